@@ -1,0 +1,1 @@
+"""Which asset is this, and where is it: perceptual hashes, registration, residual extraction."""
