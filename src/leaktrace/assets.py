@@ -1,0 +1,83 @@
+"""Turning an image file into a registered asset, and an asset back into what marking and
+identification need (its upright luminance, perceptual mask and keyed pattern geometry)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from leaktrace.formats import images
+from leaktrace.registry.models import Asset
+from leaktrace.watermark import mask as mask_module
+from leaktrace.watermark.pattern import AssetKeying, Layout, layout_for
+
+MASK_VERSION = "luma-box2-dark48-paper235-v1"
+
+
+def asset_id_for(sha256: str) -> str:
+    return sha256[:16]
+
+
+def features_blob_name(sha256: str) -> str:
+    return f"{sha256}.sift.npz"
+
+
+def upright_rgb(loaded: images.LoadedImage) -> np.ndarray:
+    pixels = images.to_display(loaded.pixels, loaded.orientation)
+    return np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
+
+
+@dataclass
+class AssetAnalysis:
+    """Everything about an asset that does not depend on the recipient, computed once."""
+
+    asset: Asset
+    loaded: images.LoadedImage
+    luma: np.ndarray  # upright
+    mask: np.ndarray  # upright, gray levels
+    keying: AssetKeying
+
+
+def analyse(asset: Asset, loaded: images.LoadedImage, key: bytes) -> AssetAnalysis:
+    display = images.to_display(loaded.pixels, loaded.orientation)
+    luma = mask_module.luminance(display)
+    layout = Layout.from_params(asset.params["pattern"])
+    return AssetAnalysis(
+        asset,
+        loaded,
+        luma,
+        mask_module.perceptual_mask(luma),
+        AssetKeying(key, asset.sha256, layout),
+    )
+
+
+def register_image(registry, path: Path, data: bytes, loaded: images.LoadedImage) -> Asset:
+    """Record an image asset (idempotent by content) and keep its original and features."""
+    from leaktrace.match.hashing import perceptual_hashes
+    from leaktrace.match.registration import compute_features
+
+    sha256 = images.sha256_bytes(data)
+    existing = registry.find_asset_by_sha256(sha256)
+    if existing is not None:
+        return existing
+    rgb = upright_rgb(loaded)
+    height, width = rgb.shape[:2]
+    phash, dhash = perceptual_hashes(rgb)
+    registry.store.put(data)
+    features = compute_features(mask_module.luminance(rgb))
+    registry.store.put_blob(features_blob_name(sha256), features.to_bytes())
+    params = {"pattern": layout_for(height, width).to_params(), "mask": MASK_VERSION}
+    asset = Asset(
+        id=asset_id_for(sha256),
+        sha256=sha256,
+        file_name=path.name,
+        kind="image",
+        width=width,
+        height=height,
+        phash=phash,
+        dhash=dhash,
+        params=params,
+    )
+    return registry.add_asset(asset)

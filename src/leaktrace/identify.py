@@ -1,0 +1,316 @@
+"""Identification: which asset a leak shows, whose copy it is, and how sure we can be.
+
+Verdicts:
+
+``attributed``
+    A recipient's mark is present with a family-wise false-accusation probability at or below the
+    bound. Every other recipient that also passes (colluders) is listed in ``significant``.
+``inconclusive``
+    The asset was found but nobody could be proved: the alignment could not be verified, or no
+    score passed the bound. An honest answer, not a failure.
+``unknown``
+    The leak matches no registered asset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from leaktrace import __version__
+from leaktrace.errors import InputError
+from leaktrace.registry.models import Asset, Copy, Recipient
+from leaktrace.watermark.detect import DEFAULT_BOUND, DEFAULT_DECOYS, attribute
+
+MAX_CANDIDATES_REPORTED = 20
+FALLBACK_ASSETS = 16
+# Below this correlation an unverified candidate shares nothing recognisable with the leak.
+UNRELATED_NCC = 0.3
+STATEMENT = (
+    "This result identifies whose registered copy the leaked file was made from. It identifies a "
+    "copy, not a person: it does not show who published it or how it left the recipient."
+)
+
+
+@dataclass
+class Identification:
+    verdict: str
+    file: str
+    sha256: str
+    threshold: float
+    recipient: Recipient | None = None
+    asset: Asset | None = None
+    p_value: float | None = None
+    reason: str | None = None
+    candidates: list[dict] = field(default_factory=list)
+    significant: list[dict] = field(default_factory=list)
+    evidence: dict = field(default_factory=dict)
+
+    @property
+    def attributed(self) -> bool:
+        return self.verdict == "attributed"
+
+    def to_dict(self) -> dict:
+        asset = None
+        if self.asset is not None:
+            asset = {
+                "id": self.asset.id,
+                "file": self.asset.file_name,
+                "sha256": self.asset.sha256,
+                "width": self.asset.width,
+                "height": self.asset.height,
+            }
+        recipient = None
+        if self.recipient is not None:
+            recipient = {
+                "id": self.recipient.id,
+                "name": self.recipient.name,
+                "org": self.recipient.org,
+            }
+        return {
+            "verdict": self.verdict,
+            "file": self.file,
+            "sha256": self.sha256,
+            "recipient": recipient,
+            "asset": asset,
+            "p_value": self.p_value,
+            "threshold": self.threshold,
+            "reason": self.reason,
+            "significant": self.significant,
+            "candidates": self.candidates,
+            "evidence": self.evidence,
+            "statement": STATEMENT,
+            "tool": {"name": "leaktrace", "version": __version__},
+        }
+
+
+def _load_original(registry, asset: Asset):
+    from leaktrace.assets import analyse
+    from leaktrace.formats import images
+
+    return analyse(asset, images.load_image(registry.store.get(asset.sha256)), registry.key)
+
+
+def _cached_features(registry, asset: Asset):
+    from leaktrace.assets import features_blob_name
+    from leaktrace.match.registration import Features
+
+    blob = registry.store.get_blob(features_blob_name(asset.sha256))
+    return Features.from_bytes(blob) if blob else None
+
+
+@dataclass(frozen=True)
+class _Located:
+    """The asset a leak shows and its alignment (verified, or the best unverified attempt)."""
+
+    analysis: object  # leaktrace.assets.AssetAnalysis
+    registration: object  # leaktrace.match.registration.Registration
+
+
+def _find_asset(
+    registry, leak_rgb: np.ndarray, leak_luma: np.ndarray, evidence: dict
+) -> _Located | None:
+    """Hash lookup first; local features for crops and screenshots."""
+    from leaktrace.match import registration
+    from leaktrace.match.hashing import nearest_assets, perceptual_hashes
+
+    phash, dhash = perceptual_hashes(leak_rgb)
+    ids, phashes, dhashes = registry.hash_table()
+    by_id = {asset.id: asset for asset in registry.list_assets(kind="image")}
+    matches = [
+        m for m in nearest_assets(phash, dhash, ids, phashes, dhashes) if m.asset_id in by_id
+    ]
+    evidence["hash_matches"] = [
+        {
+            "asset": m.asset_id,
+            "phash_distance": m.phash_distance,
+            "dhash_distance": m.dhash_distance,
+        }
+        for m in matches
+    ]
+    leak_features = registration.LazyFeatures(leak_luma)
+    tried: set[str] = set()
+    best_failure = None
+
+    def attempt(asset: Asset, how: str):
+        nonlocal best_failure
+        tried.add(asset.id)
+        analysis = _load_original(registry, asset)
+        result = registration.register(
+            analysis.luma,
+            leak_luma,
+            original_features=_cached_features(registry, asset),
+            leak_features=leak_features,
+        )
+        if result.verified:
+            evidence["asset_found_by"] = how
+            return _Located(analysis, result)
+        if best_failure is None or result.ncc > best_failure.registration.ncc:
+            best_failure = _Located(analysis, result)
+        return None
+
+    for match in matches:
+        found = attempt(by_id[match.asset_id], "perceptual hash")
+        if found:
+            return found
+    # Crops, screenshots and heavy edits change the global hash: rank the other assets by how
+    # many local features they share with the leak and register the promising ones.
+    ranked = []
+    for asset in by_id.values():
+        if asset.id in tried:
+            continue
+        features = _cached_features(registry, asset)
+        if features is None:
+            continue
+        _, inliers = registration.match_features(features, leak_features.get())
+        if inliers >= registration.MIN_MATCHES:
+            ranked.append((inliers, asset))
+    ranked.sort(key=lambda item: -item[0])
+    for _, asset in ranked[:FALLBACK_ASSETS]:
+        found = attempt(asset, "local features")
+        if found:
+            return found
+    return best_failure
+
+
+def identify_file(
+    registry,
+    path: Path,
+    *,
+    bound: float = DEFAULT_BOUND,
+    decoys: int = DEFAULT_DECOYS,
+) -> Identification:
+    """Identify one leaked image file.
+
+    Parameters
+    ----------
+    registry : SqlRegistry
+        The registry holding the assets, their originals and the distribution record.
+    path : Path
+        The leaked file.
+    bound : float
+        Largest acceptable family-wise probability that the accusation is a coincidence.
+    decoys : int
+        Number of decoy codes used to measure the null distribution for this query.
+    """
+    from leaktrace.formats import images
+    from leaktrace.match.residual import extract
+    from leaktrace.watermark.mask import luminance
+
+    if not 0 < bound < 1:
+        raise ValueError("bound must be between 0 and 1")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    sha256 = hashlib.sha256(data).hexdigest()
+    leak_rgb = images.load_display_rgb(data)
+    result = Identification("unknown", str(path), sha256, bound)
+    result.evidence = {"leak": {"width": leak_rgb.shape[1], "height": leak_rgb.shape[0]}}
+    if min(leak_rgb.shape[:2]) < 32:
+        result.reason = "the image is too small to identify (under 32 pixels on a side)"
+        return _audit(registry, result)
+    leak_luma = luminance(leak_rgb)
+    found = _find_asset(registry, leak_rgb, leak_luma, result.evidence)
+    if found is None:
+        result.reason = "the image matches no registered asset"
+        return _audit(registry, result)
+    analysis, registration = found.analysis, found.registration
+    asset = analysis.asset
+    if not registration.verified and registration.ncc < UNRELATED_NCC:
+        result.evidence["closest_candidate"] = {
+            "asset": asset.id,
+            "registration": registration.to_dict(),
+        }
+        result.reason = (
+            "the image matches no registered asset (the closest candidate does not align)"
+        )
+        return _audit(registry, result)
+    if not registration.verified:
+        result.verdict, result.asset = "inconclusive", asset
+        result.evidence["registration"] = registration.to_dict()
+        result.reason = f"asset {asset.id} is a candidate, but the alignment is unverified: {registration.reason}"
+        return _audit(registry, result)
+    result.asset = asset
+    result.evidence["registration"] = registration.to_dict()
+    copies: list[Copy] = registry.copies_of_asset(asset.id)
+    recipients = {r.id: r for r in registry.recipients_of_asset(asset.id)}
+    if not recipients:
+        result.verdict = "inconclusive"
+        result.reason = f"asset {asset.id} was registered but no copy of it was ever distributed"
+        return _audit(registry, result)
+    projection = extract(
+        analysis.keying, analysis.luma, analysis.mask, leak_luma, registration.homography
+    )
+    ids = sorted(recipients)
+    codes = np.stack([analysis.keying.recipient_code(rid) for rid in ids])
+    scores = attribute(projection.y, codes, ids, analysis.keying.decoy_codes(decoys), bound=bound)
+    result.candidates = [
+        {
+            "id": rid,
+            "name": recipients[rid].name,
+            "score": round(float(z), 3),
+            "p_value": float(p_family),
+            "p_value_single": float(p_single),
+        }
+        for rid, z, p_family, p_single in zip(
+            scores.recipient_ids[:MAX_CANDIDATES_REPORTED],
+            scores.z,
+            scores.p_family,
+            scores.p_single,
+            strict=False,
+        )
+    ]
+    result.evidence.update(
+        {
+            "recipients_tested": len(ids),
+            "correction": "Bonferroni over the recipients tested",
+            "null": scores.null.to_dict(),
+            "pixels_used": projection.pixels_used,
+            "scale": round(projection.scale, 4),
+            "code_bits": analysis.keying.layout.code_bits,
+            "runner_up": result.candidates[1] if len(result.candidates) > 1 else None,
+            "distribution": [
+                {
+                    "recipient": c.recipient_id,
+                    "output_sha256": c.output_sha256,
+                    "output_name": c.output_name,
+                    "at": c.created_at.isoformat() if c.created_at else None,
+                }
+                for c in copies
+                if c.recipient_id in scores.significant
+            ],
+            "exact_copy_of": [c.recipient_id for c in copies if c.output_sha256 == sha256],
+        }
+    )
+    best_p = float(scores.p_family[0])
+    if scores.attributed:
+        result.verdict = "attributed"
+        result.recipient = recipients[scores.best]
+        result.p_value = best_p
+        result.significant = [c for c in result.candidates if c["id"] in scores.significant]
+    else:
+        result.verdict = "inconclusive"
+        result.p_value = None
+        result.reason = (
+            f"no recipient's mark is significant: the best, {scores.best}, has a false-accusation "
+            f"probability of {best_p:.2g}, above the bound {bound:.0e}"
+        )
+    return _audit(registry, result)
+
+
+def _audit(registry, result: Identification) -> Identification:
+    registry.append_audit(
+        "identify",
+        {
+            "file_sha256": result.sha256,
+            "verdict": result.verdict,
+            "asset": result.asset.id if result.asset else None,
+            "recipient": result.recipient.id if result.recipient else None,
+            "p_value": result.p_value,
+        },
+    )
+    return result
