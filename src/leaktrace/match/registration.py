@@ -22,8 +22,10 @@ from leaktrace.match.geometry import resize_matrix
 
 WORK_SIDE = 1024
 SEARCH_SIDE = 320
-MIN_NCC = 0.55
-MIN_MATCHES = 12
+MIN_NCC = 0.5
+MIN_EDGE_NCC = 0.25
+MIN_MATCHES = 8  # enough for a hypothesis; verification decides
+MIN_OVERLAP_PIXELS = 4096
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Registration:
     inliers: int
     coverage: float  # fraction of the leak's area that shows the original
     reason: str | None = None
+    edge_ncc: float = 0.0
     tried: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -60,6 +63,7 @@ class Registration:
             "verified": self.verified,
             "method": self.method,
             "ncc": round(self.ncc, 4),
+            "edge_ncc": round(self.edge_ncc, 4),
             "inliers": self.inliers,
             "coverage": round(self.coverage, 4),
             "homography": None if self.homography is None else self.homography.tolist(),
@@ -104,31 +108,64 @@ class LazyFeatures:
         return self._features
 
 
+MAX_ANISOTROPY = 4.0
+
+
 def _plausible(homography: np.ndarray | None) -> bool:
+    """A leak is the original scaled, rotated, cropped or seen at an angle; never mirrored,
+    folded or squashed many times more in one direction than the other."""
     if homography is None or not np.all(np.isfinite(homography)):
         return False
-    affine = homography[:2, :2] / homography[2, 2]
-    det = float(np.linalg.det(affine))
-    if det <= 0:  # a mirror image needs an explicit flip hypothesis, not a lucky fit
+    h = homography / homography[2, 2]
+    if float(np.abs(h[2, :2]).max()) >= 0.01:
         return False
-    scale = np.sqrt(det)
-    return 0.03 < scale < 30 and float(np.abs(homography[2, :2]).max()) < 0.01
+    singular = np.linalg.svd(h[:2, :2], compute_uv=False)
+    if np.linalg.det(h[:2, :2]) <= 0 or singular[0] > MAX_ANISOTROPY * singular[1]:
+        return False
+    return 0.03 < float(np.sqrt(singular[0] * singular[1])) < 30
+
+
+def _good_matches(original: Features, leak: Features) -> tuple[np.ndarray, np.ndarray]:
+    """Point pairs (original, leak) passing Lowe's ratio test."""
+    if len(original.points) < 2 or len(leak.points) < 2:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
+    pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(leak.descriptors, original.descriptors, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.75 * p[1].distance]
+    return original.points[[m.trainIdx for m in good]], leak.points[[m.queryIdx for m in good]]
+
+
+def feature_hypotheses(original: Features, leak: Features) -> list[tuple[str, np.ndarray, int]]:
+    """Homography (MAGSAC) and similarity (RANSAC) fits to matched features.
+
+    A small or smooth leak may yield a dozen matches: too few to pin eight homography parameters
+    reliably, plenty for the four of a similarity (scale, rotation, shift), which is what most
+    reposts, crops and screenshots are.
+    """
+    src, dst = _good_matches(original, leak)
+    found = []
+    if len(src) >= MIN_MATCHES:
+        homography, mask = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, 6.0)
+        inliers = int(mask.sum()) if mask is not None else 0
+        if inliers >= MIN_MATCHES and _plausible(homography):
+            found.append(("sift-magsac", homography, inliers))
+    if len(src) >= 4:
+        affine, mask = cv2.estimateAffinePartial2D(
+            src, dst, method=cv2.RANSAC, ransacReprojThreshold=4.0
+        )
+        inliers = int(mask.sum()) if mask is not None else 0
+        if affine is not None and inliers >= 4:
+            similarity = np.vstack([affine, [0.0, 0.0, 1.0]])
+            if _plausible(similarity):
+                found.append(("sift-similarity", similarity, inliers))
+    return found
 
 
 def match_features(original: Features, leak: Features) -> tuple[np.ndarray | None, int]:
-    if len(original.points) < MIN_MATCHES or len(leak.points) < MIN_MATCHES:
+    """The best feature hypothesis and its inlier count (used to rank candidate assets)."""
+    found = feature_hypotheses(original, leak)
+    if not found:
         return None, 0
-    matcher = cv2.BFMatcher(cv2.NORM_L2)
-    pairs = matcher.knnMatch(leak.descriptors, original.descriptors, k=2)
-    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.75 * p[1].distance]
-    if len(good) < MIN_MATCHES:
-        return None, len(good)
-    src = original.points[[m.trainIdx for m in good]]
-    dst = leak.points[[m.queryIdx for m in good]]
-    homography, inlier_mask = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, 6.0)
-    inliers = int(inlier_mask.sum()) if inlier_mask is not None else 0
-    if inliers < MIN_MATCHES or not _plausible(homography):
-        return None, inliers
+    _, homography, inliers = max(found, key=lambda item: item[2])
     return homography, inliers
 
 
@@ -146,7 +183,7 @@ def _template_hypotheses(original: np.ndarray, leak: np.ndarray) -> list[np.ndar
     o_small = cv2.GaussianBlur(o_small, (0, 0), 1.0)
     l_small = cv2.GaussianBlur(l_small, (0, 0), 1.0)
     results: list[tuple[float, np.ndarray]] = []
-    for scale in np.geomspace(0.25, 4.0, 25):
+    for scale in np.geomspace(0.25, 4.0, 49):
         # scale = leak pixels per original pixel
         placed = cv2.resize(o_small, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         if _fits(placed, l_small):
@@ -168,9 +205,16 @@ def _template_hypotheses(original: np.ndarray, leak: np.ndarray) -> list[np.ndar
 
 # (pyramid level, blur sigma, iterations): most of the convergence happens cheaply at low
 # resolution; the finest level only polishes to sub-pixel accuracy.
-_ECC_LEVELS = ((0.25, 2.0, 60), (0.5, 2.0, 40), (1.0, 1.5, 15))
+# Coarse levels fit an affine map (6 parameters, stable on smooth pictures); only the finest level
+# frees the two perspective parameters.
+_ECC_LEVELS = (
+    (0.25, 2.0, 60, cv2.MOTION_AFFINE),
+    (0.5, 2.0, 40, cv2.MOTION_AFFINE),
+    (1.0, 1.5, 20, cv2.MOTION_HOMOGRAPHY),
+)
 # After the middle level an alignment this poorly correlated will not verify: stop early.
 _ECC_GIVE_UP = 0.35
+_ECC_MIN_SIDE = 120
 
 
 def _refine_ecc(
@@ -179,24 +223,33 @@ def _refine_ecc(
     """Coarse-to-fine ECC on blurred work-scale images; returns the refined homography."""
     warp = np.linalg.inv(homography)  # ECC wants leak -> original
     warp /= warp[2, 2]
-    for level, sigma, iterations in _ECC_LEVELS:
+    for level, sigma, iterations, motion in _ECC_LEVELS:
+        # A homography has eight parameters: on a tiny, smooth level ECC drifts instead of
+        # converging, so coarse levels run only where there is enough picture.
+        if level < 1.0 and min(leak.shape) * level < _ECC_MIN_SIDE:
+            continue
         o_level = cv2.resize(original, None, fx=level, fy=level, interpolation=cv2.INTER_AREA)
         l_level = cv2.resize(leak, None, fx=level, fy=level, interpolation=cv2.INTER_AREA)
-        if min(o_level.shape + l_level.shape) < 24:
-            continue
         o_level = cv2.GaussianBlur(o_level, (0, 0), sigma)
         l_level = cv2.GaussianBlur(l_level, (0, 0), sigma)
         to_level = _scale_matrix(level)
-        level_warp = (to_level @ warp @ np.linalg.inv(to_level)).astype(np.float32)
+        level_warp = to_level @ warp @ np.linalg.inv(to_level)
+        if motion == cv2.MOTION_AFFINE:
+            if np.abs(level_warp[2, :2]).max() > 1e-6:  # already perspective: keep it as it is
+                motion = cv2.MOTION_HOMOGRAPHY
+            else:
+                level_warp = level_warp[:2]
         criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, iterations, 1e-5)
         try:
             correlation, level_warp = cv2.findTransformECC(
-                l_level, o_level, level_warp, cv2.MOTION_HOMOGRAPHY, criteria, None, 1
+                l_level, o_level, level_warp.astype(np.float32), motion, criteria, None, 1
             )
         except cv2.error:
             if level == 1.0:
                 return None
             continue
+        if level_warp.shape[0] == 2:
+            level_warp = np.vstack([level_warp, [0.0, 0.0, 1.0]])
         warp = np.linalg.inv(to_level) @ level_warp.astype(np.float64) @ to_level
         if level == 0.5 and correlation < _ECC_GIVE_UP:
             return None
@@ -205,25 +258,52 @@ def _refine_ecc(
     return refined if _plausible(refined) else None
 
 
-def _verify(original: np.ndarray, leak: np.ndarray, homography: np.ndarray) -> tuple[float, float]:
-    """NCC of the aligned, blurred images over their overlap, and the overlap's share of the leak."""
-    height, width = leak.shape
-    warped = cv2.warpPerspective(
-        cv2.GaussianBlur(original, (0, 0), 1.5), homography, (width, height), flags=cv2.INTER_LINEAR
-    )
-    valid = cv2.warpPerspective(
-        np.ones_like(original, dtype=np.uint8), homography, (width, height), flags=cv2.INTER_NEAREST
-    )
-    valid = cv2.erode(valid, np.ones((5, 5), np.uint8)).astype(bool)
-    coverage = float(valid.mean())
-    if valid.sum() < 400:
-        return 0.0, coverage
-    a = warped[valid].astype(np.float64)
-    b = cv2.GaussianBlur(leak, (0, 0), 1.5)[valid].astype(np.float64)
-    a -= a.mean()
-    b -= b.mean()
+def _band_pass(image: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(image, (0, 0), 1.5) - cv2.GaussianBlur(image, (0, 0), 5.0)
+
+
+def _ncc(a: np.ndarray, b: np.ndarray) -> float:
+    a = a.astype(np.float64) - a.mean()
+    b = b.astype(np.float64) - b.mean()
     denominator = np.sqrt((a * a).sum() * (b * b).sum())
-    return (float((a * b).sum() / denominator) if denominator > 0 else 0.0), coverage
+    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class _Check:
+    ncc: float  # blurred intensities
+    edge_ncc: float  # band-passed: edges must coincide, smooth skies and paper cannot fake it
+    coverage: float
+
+    @property
+    def passes(self) -> bool:
+        return self.edge_ncc >= MIN_EDGE_NCC and self.ncc >= MIN_NCC
+
+    @property
+    def rank(self) -> tuple[bool, float]:
+        # Edge correlation gates but does not rank: over a smaller overlap with less smooth sky
+        # it rises, so it would favour alignments that cover less of the picture.
+        return (self.passes, self.ncc)
+
+
+def _verify(original: np.ndarray, leak: np.ndarray, homography: np.ndarray) -> _Check:
+    """Correlations of the aligned images over their overlap, and the overlap's share of the leak."""
+    height, width = leak.shape
+    size = (width, height)
+    valid = cv2.warpPerspective(
+        np.ones_like(original, dtype=np.uint8), homography, size, flags=cv2.INTER_NEAREST
+    )
+    valid = cv2.erode(valid, np.ones((9, 9), np.uint8)).astype(bool)
+    coverage = float(valid.mean())
+    if valid.sum() < MIN_OVERLAP_PIXELS:
+        return _Check(0.0, 0.0, coverage)
+    blurred = cv2.warpPerspective(cv2.GaussianBlur(original, (0, 0), 1.5), homography, size)
+    edges = cv2.warpPerspective(_band_pass(original), homography, size)
+    return _Check(
+        _ncc(blurred[valid], cv2.GaussianBlur(leak, (0, 0), 1.5)[valid]),
+        _ncc(edges[valid], _band_pass(leak)[valid]),
+        coverage,
+    )
 
 
 def register(
@@ -262,22 +342,28 @@ def register(
         return h / h[2, 2]
 
     tried: list[dict] = []
-    best: tuple[float, float, np.ndarray, str, int] | None = None
+    best: tuple[_Check, np.ndarray, str, int] | None = None
 
     def consider(method: str, h_full: np.ndarray | None, inliers: int = 0) -> bool:
+        """Refine, verify and remember a hypothesis; True when it is clearly right."""
         nonlocal best
         if h_full is None:
             tried.append({"method": method, "ncc": None})
             return False
-        refined = _refine_ecc(o_work, l_work, to_work_h(h_full))
-        if refined is None:
-            tried.append({"method": method, "ncc": None, "note": "ECC did not converge"})
+        start = to_work_h(h_full)
+        candidates = [h for h in (_refine_ecc(o_work, l_work, start), start) if _plausible(h)]
+        if not candidates:
+            tried.append({"method": method, "ncc": None, "note": "implausible geometry"})
             return False
-        ncc, coverage = _verify(o_work, l_work, refined)
-        tried.append({"method": method, "ncc": round(ncc, 4), "coverage": round(coverage, 4)})
-        if best is None or ncc > best[0]:
-            best = (ncc, coverage, to_full(refined), method, inliers)
-        return ncc >= 0.85 and coverage > 0.0
+        checks = [(_verify(o_work, l_work, h), h) for h in candidates]
+        check, h_work = max(checks, key=lambda item: item[0].rank)
+        tried.append(
+            {"method": method, "ncc": round(check.ncc, 4), "edge_ncc": round(check.edge_ncc, 4),
+             "coverage": round(check.coverage, 4)}
+        )
+        if best is None or check.rank > best[0].rank:
+            best = (check, to_full(h_work), method, inliers)
+        return check.edge_ncc >= 0.6 and check.ncc >= 0.85
 
     o_h, o_w = original.shape
     l_h, l_w = leak.shape
@@ -287,9 +373,9 @@ def register(
             return _finish(best, tried, min_ncc)
     features = original_features if original_features is not None else compute_features(original)
     lazy = leak_features if leak_features is not None else LazyFeatures(leak)
-    homography, inliers = match_features(features, lazy.get())
-    if consider("sift-magsac", homography, inliers):
-        return _finish(best, tried, min_ncc)
+    for method, homography, inliers in feature_hypotheses(features, lazy.get()):
+        if consider(method, homography, inliers):
+            return _finish(best, tried, min_ncc)
     for index, guess in enumerate(_template_hypotheses(o_work, l_work)):
         if consider(f"template-search-{index + 1}", to_full(guess)):
             break
@@ -299,10 +385,23 @@ def register(
 def _finish(best, tried: list[dict], min_ncc: float) -> Registration:
     if best is None:
         return Registration(
-            None, False, "none", 0.0, 0, 0.0, "no alignment hypothesis converged", tried
+            None, False, "none", 0.0, 0, 0.0, reason="no alignment hypothesis converged", tried=tried
         )
-    ncc, coverage, homography, method, inliers = best
-    if ncc < min_ncc:
-        reason = f"best alignment ({method}) correlates only {ncc:.2f} with the original (needs {min_ncc})"
-        return Registration(homography, False, method, ncc, inliers, coverage, reason, tried)
-    return Registration(homography, True, method, ncc, inliers, coverage, None, tried)
+    check, homography, method, inliers = best
+    reason = None
+    if not check.passes or check.ncc < min_ncc:
+        reason = (
+            f"best alignment ({method}) correlates {check.ncc:.2f} with the original and "
+            f"{check.edge_ncc:.2f} in its edges (needs {min_ncc} and {MIN_EDGE_NCC})"
+        )
+    return Registration(
+        homography=homography,
+        verified=reason is None,
+        method=method,
+        ncc=check.ncc,
+        inliers=inliers,
+        coverage=check.coverage,
+        reason=reason,
+        tried=tried,
+        edge_ncc=check.edge_ncc,
+    )
