@@ -20,7 +20,9 @@ IMAGES = [FIXTURES / "photos" / "rocket.jpg", FIXTURES / "drafts" / "cad_bumper.
 def corner_error(found: np.ndarray, truth: np.ndarray, shape: tuple[int, int]) -> float:
     """Largest distance (pixels) between where the two homographies send the image's corners."""
     h, w = shape
-    corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64).reshape(-1, 1, 2)
+    corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64).reshape(
+        -1, 1, 2
+    )
     a = cv2.perspectiveTransform(corners, found)
     b = cv2.perspectiveTransform(corners, truth)
     return float(np.linalg.norm(a - b, axis=2).max())
@@ -89,7 +91,9 @@ def test_hash_lookup_finds_resized_copy_not_other_images():
     assert [m.asset_id for m in matches] == ["astronaut.jpg"]
     assert matches[0].phash_distance <= 6
     unrelated = load_display_rgb(FIXTURES / "unrelated" / "flower.jpg")
-    assert hashing.nearest_assets(*hashing.perceptual_hashes(unrelated), names, phashes, dhashes) == []
+    assert (
+        hashing.nearest_assets(*hashing.perceptual_hashes(unrelated), names, phashes, dhashes) == []
+    )
 
 
 def test_popcount_of_full_width_values():

@@ -181,7 +181,7 @@ def mark_files(
                 data = source.read_bytes()
             except OSError as exc:
                 raise InputError(f"{source}: cannot read ({exc.strerror or exc})") from exc
-            loaded = images.load_image(data)
+            loaded = images.load_image(data, name=str(source))
             asset = register_image(registry, source, data, loaded)
             analysis = analyse(asset, loaded, registry.key)
             for recipient in recipients:

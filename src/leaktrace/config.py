@@ -26,9 +26,13 @@ def key_from_environment() -> bytes | None:
     text = os.environ.get(KEY_ENV)
     if not text:
         return None
+    from leaktrace.errors import RegistryKeyError
     from leaktrace.registry.keys import parse_key_text
 
-    return parse_key_text(text)
+    try:
+        return parse_key_text(text)
+    except RegistryKeyError as exc:
+        raise RegistryKeyError(f"${KEY_ENV}: {exc}") from None
 
 
 def debug_enabled() -> bool:

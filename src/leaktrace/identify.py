@@ -207,7 +207,7 @@ def identify_file(
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     sha256 = hashlib.sha256(data).hexdigest()
-    leak_rgb = images.load_display_rgb(data)
+    leak_rgb = images.load_display_rgb(data, name=str(path))
     result = Identification("unknown", str(path), sha256, bound)
     result.evidence = {"leak": {"width": leak_rgb.shape[1], "height": leak_rgb.shape[0]}}
     if min(leak_rgb.shape[:2]) < 32:

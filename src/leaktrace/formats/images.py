@@ -92,7 +92,9 @@ class LoadedImage:
     file_size: int
 
 
-def load_image(source: Source, *, max_pixels: int = MAX_PIXELS_DEFAULT) -> LoadedImage:
+def load_image(
+    source: Source, *, max_pixels: int = MAX_PIXELS_DEFAULT, name: str | None = None
+) -> LoadedImage:
     """Decode an image that is to be marked.
 
     Parameters
@@ -101,6 +103,8 @@ def load_image(source: Source, *, max_pixels: int = MAX_PIXELS_DEFAULT) -> Loade
         Path of the file, or its content.
     max_pixels : int, optional
         Largest accepted ``width * height``, checked from the header before decoding.
+    name : str, optional
+        What error messages call the file when ``source`` is its content.
 
     Raises
     ------
@@ -109,7 +113,7 @@ def load_image(source: Source, *, max_pixels: int = MAX_PIXELS_DEFAULT) -> Loade
         ``DecompressionBombError`` above ``max_pixels``; ``UnsupportedFormatError`` for readable
         files that cannot be marked (other formats, more than 8 bits, CMYK, several frames).
     """
-    data, name = _read_source(source)
+    data, name = _read_source(source, name)
     im = _open_checked(data, name, max_pixels)
     with _decoding(name):  # n_frames may have to parse further than the header
         problem = _why_unmarkable(im, data)
@@ -135,14 +139,16 @@ def load_image(source: Source, *, max_pixels: int = MAX_PIXELS_DEFAULT) -> Loade
     return LoadedImage(fmt, mode, pixels, alpha, orientation, save_params, len(data))
 
 
-def load_display_rgb(source: Source, *, max_pixels: int = MAX_PIXELS_DEFAULT) -> np.ndarray:
+def load_display_rgb(
+    source: Source, *, max_pixels: int = MAX_PIXELS_DEFAULT, name: str | None = None
+) -> np.ndarray:
     """Decode any readable image (a leaked file) as upright uint8 ``H x W x 3`` RGB.
 
     JPEG, PNG, WebP, TIFF, GIF (first frame), BMP, HEIF and whatever else Pillow reads. The EXIF
     orientation is applied; alpha is composited on white; grayscale, palette, CMYK and 16-bit
     images are converted. Parameters and errors are those of :func:`load_image`.
     """
-    data, name = _read_source(source)
+    data, name = _read_source(source, name)
     im = _open_checked(data, name, max_pixels)
     with _decoding(name):
         im.load()
@@ -152,9 +158,10 @@ def load_display_rgb(source: Source, *, max_pixels: int = MAX_PIXELS_DEFAULT) ->
     return to_display(rgb, orientation)
 
 
-def _read_source(source: Source) -> tuple[bytes, str]:
+def _read_source(source: Source, label: str | None = None) -> tuple[bytes, str]:
+    """The file's bytes and the name errors should use (``label`` names bytes read elsewhere)."""
     if isinstance(source, bytes | bytearray | memoryview):
-        data, name = bytes(source), "<bytes>"
+        data, name = bytes(source), label or "<bytes>"
     elif isinstance(source, str | os.PathLike):
         name = os.fspath(source)
         try:

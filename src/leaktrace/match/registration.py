@@ -358,8 +358,12 @@ def register(
         checks = [(_verify(o_work, l_work, h), h) for h in candidates]
         check, h_work = max(checks, key=lambda item: item[0].rank)
         tried.append(
-            {"method": method, "ncc": round(check.ncc, 4), "edge_ncc": round(check.edge_ncc, 4),
-             "coverage": round(check.coverage, 4)}
+            {
+                "method": method,
+                "ncc": round(check.ncc, 4),
+                "edge_ncc": round(check.edge_ncc, 4),
+                "coverage": round(check.coverage, 4),
+            }
         )
         if best is None or check.rank > best[0].rank:
             best = (check, to_full(h_work), method, inliers)
@@ -385,7 +389,14 @@ def register(
 def _finish(best, tried: list[dict], min_ncc: float) -> Registration:
     if best is None:
         return Registration(
-            None, False, "none", 0.0, 0, 0.0, reason="no alignment hypothesis converged", tried=tried
+            None,
+            False,
+            "none",
+            0.0,
+            0,
+            0.0,
+            reason="no alignment hypothesis converged",
+            tried=tried,
         )
     check, homography, method, inliers = best
     reason = None
