@@ -25,7 +25,7 @@ RECIPIENTS = ["auto-weekly", "motor-daily", "gadget-review"]
 
 
 def fixture_path(name: str) -> Path:
-    folder = "photos" if name in PHOTOS or name.endswith("_exif6.jpg") else "drafts"
+    folder = "photos" if name in PHOTOS or name.startswith("chelsea") else "drafts"
     return FIXTURES / folder / name
 
 
@@ -52,7 +52,8 @@ def world(tmp_path_factory):
     )
     result = run("--registry", registry, "recipients", "import", str(csv_file))
     assert result.exit_code == 0, result.output
-    sources = [str(fixture_path(n)) for n in PHOTOS + DRAFTS + ["chelsea_exif6.jpg"]]
+    # chelsea.jpg and chelsea_exif6.jpg are the same picture saved twice: two assets, one image.
+    sources = [str(fixture_path(n)) for n in PHOTOS + DRAFTS + ["chelsea_exif6.jpg", "chelsea.jpg"]]
     result = run(
         "--registry", registry, "mark", *sources, "--all", "--out", str(root / "dist"), "--json"
     )
@@ -76,12 +77,12 @@ def leak_of(world, image: np.ndarray, attack: str, name: str, seed: int = 0) -> 
 
 def test_mark_writes_one_copy_per_recipient_and_file(world):
     copies = world["manifest"]["copies"]
-    assert len(copies) == len(RECIPIENTS) * (len(PHOTOS) + len(DRAFTS) + 1)
+    assert len(copies) == len(RECIPIENTS) * (len(PHOTOS) + len(DRAFTS) + 2)
     for copy in copies:
         assert Path(copy["output"]) == world["dist"] / copy["recipient"] / Path(copy["file"]).name
         assert Path(copy["output"]).is_file()
     listing = json.loads(run("--registry", world["registry"], "assets", "list", "--json").stdout)
-    assert len(listing) == len(PHOTOS) + len(DRAFTS) + 1
+    assert len(listing) == len(PHOTOS) + len(DRAFTS) + 2
     people = json.loads(run("--registry", world["registry"], "recipients", "list", "--json").stdout)
     assert [p["id"] for p in people] == sorted(RECIPIENTS)
 
@@ -166,6 +167,17 @@ def test_exif_orientation_is_kept_and_identification_works_upright(world):
     upright = load_display_rgb(world["dist"] / "gadget-review" / name)
     code, found = identify(world, leak_of(world, upright, "social480", "exif"))
     assert code == 0 and found["recipient"]["id"] == "gadget-review"
+
+
+@pytest.mark.parametrize("name", ["chelsea.jpg", "chelsea_exif6.jpg"])
+def test_same_picture_registered_twice(world, name):
+    """Both assets verify; the right one is found and the correction covers both."""
+    copy = load_display_rgb(world["dist"] / "motor-daily" / name)
+    code, found = identify(world, leak_of(world, copy, "social480", f"twice-{name}"))
+    assert code == 0 and found["recipient"]["id"] == "motor-daily"
+    assert found["asset"]["file"] == name
+    assert len(found["evidence"]["assets_scored"]) == 2
+    assert found["evidence"]["hypotheses_tested"] == 2 * len(RECIPIENTS)
 
 
 def test_human_output_is_a_table(world):

@@ -104,16 +104,24 @@ def _cached_features(registry, asset: Asset):
 
 @dataclass(frozen=True)
 class _Located:
-    """The asset a leak shows and its alignment (verified, or the best unverified attempt)."""
+    """An asset the leak may show, and its alignment (verified or not)."""
 
     analysis: object  # leaktrace.assets.AssetAnalysis
     registration: object  # leaktrace.match.registration.Registration
+    found_by: str
 
 
-def _find_asset(
+MAX_VERIFIED = 3
+
+
+def _find_assets(
     registry, leak_rgb: np.ndarray, leak_luma: np.ndarray, evidence: dict
-) -> _Located | None:
-    """Hash lookup first; local features for crops and screenshots."""
+) -> tuple[list[_Located], _Located | None]:
+    """Every registered asset the leak verifiably shows (usually one; more when the same picture
+    was registered twice, e.g. re-exported), and the best unverified attempt.
+
+    Perceptual hashes first; local features for crops and screenshots, whose global hash changed.
+    """
     from leaktrace.match import registration
     from leaktrace.match.hashing import nearest_assets, perceptual_hashes
 
@@ -132,12 +140,11 @@ def _find_asset(
         for m in matches
     ]
     leak_features = registration.LazyFeatures(leak_luma)
-    tried: set[str] = set()
-    best_failure = None
+    verified: list[_Located] = []
+    best_failure: _Located | None = None
 
-    def attempt(asset: Asset, how: str):
+    def attempt(asset: Asset, how: str) -> None:
         nonlocal best_failure
-        tried.add(asset.id)
         analysis = _load_original(registry, asset)
         result = registration.register(
             analysis.luma,
@@ -145,24 +152,21 @@ def _find_asset(
             original_features=_cached_features(registry, asset),
             leak_features=leak_features,
         )
+        located = _Located(analysis, result, how)
         if result.verified:
-            evidence["asset_found_by"] = how
-            return _Located(analysis, result)
-        if best_failure is None or result.ncc > best_failure.registration.ncc:
-            best_failure = _Located(analysis, result)
-        return None
+            verified.append(located)
+        elif best_failure is None or result.ncc > best_failure.registration.ncc:
+            best_failure = located
 
     for match in matches:
-        found = attempt(by_id[match.asset_id], "perceptual hash")
-        if found:
-            return found
-    # Crops, screenshots and heavy edits change the global hash: rank the other assets by how
-    # many local features they share with the leak and register the promising ones.
+        if len(verified) < MAX_VERIFIED:
+            attempt(by_id[match.asset_id], "perceptual hash")
+    if verified:
+        return verified, best_failure
     ranked = []
+    tried = {m.asset_id for m in matches}
     for asset in by_id.values():
-        if asset.id in tried:
-            continue
-        features = _cached_features(registry, asset)
+        features = _cached_features(registry, asset) if asset.id not in tried else None
         if features is None:
             continue
         _, inliers = registration.match_features(features, leak_features.get())
@@ -170,10 +174,19 @@ def _find_asset(
             ranked.append((inliers, asset))
     ranked.sort(key=lambda item: -item[0])
     for _, asset in ranked[:FALLBACK_ASSETS]:
-        found = attempt(asset, "local features")
-        if found:
-            return found
-    return best_failure
+        attempt(asset, "local features")
+        if len(verified) >= MAX_VERIFIED:
+            break
+    return verified, best_failure
+
+
+@dataclass
+class _Scored:
+    located: _Located
+    scores: object  # leaktrace.watermark.detect.Attribution
+    projection: object  # leaktrace.match.residual.Projection
+    recipients: dict[str, Recipient]
+    copies: list[Copy]
 
 
 def identify_file(
@@ -214,40 +227,76 @@ def identify_file(
         result.reason = "the image is too small to identify (under 32 pixels on a side)"
         return _audit(registry, result)
     leak_luma = luminance(leak_rgb)
-    found = _find_asset(registry, leak_rgb, leak_luma, result.evidence)
-    if found is None:
-        result.reason = "the image matches no registered asset"
-        return _audit(registry, result)
-    analysis, registration = found.analysis, found.registration
-    asset = analysis.asset
-    if not registration.verified and registration.ncc < UNRELATED_NCC:
-        result.evidence["closest_candidate"] = {
-            "asset": asset.id,
-            "registration": registration.to_dict(),
-        }
-        result.reason = (
-            "the image matches no registered asset (the closest candidate does not align)"
-        )
-        return _audit(registry, result)
-    if not registration.verified:
+    verified, failure = _find_assets(registry, leak_rgb, leak_luma, result.evidence)
+    if not verified:
+        if failure is None or failure.registration.ncc < UNRELATED_NCC:
+            if failure is not None:
+                result.evidence["closest_candidate"] = {
+                    "asset": failure.analysis.asset.id,
+                    "registration": failure.registration.to_dict(),
+                }
+            result.reason = "the image matches no registered asset"
+            return _audit(registry, result)
+        asset = failure.analysis.asset
         result.verdict, result.asset = "inconclusive", asset
-        result.evidence["registration"] = registration.to_dict()
-        result.reason = f"asset {asset.id} is a candidate, but the alignment is unverified: {registration.reason}"
+        result.evidence["registration"] = failure.registration.to_dict()
+        result.reason = f"asset {asset.id} is a candidate, but the alignment is unverified: {failure.registration.reason}"
         return _audit(registry, result)
-    result.asset = asset
-    result.evidence["registration"] = registration.to_dict()
-    copies: list[Copy] = registry.copies_of_asset(asset.id)
-    recipients = {r.id: r for r in registry.recipients_of_asset(asset.id)}
-    if not recipients:
-        result.verdict = "inconclusive"
+
+    # Every (asset, recipient) pair scored is one hypothesis: correct for all of them.
+    holders = {
+        located.analysis.asset.id: {
+            r.id: r for r in registry.recipients_of_asset(located.analysis.asset.id)
+        }
+        for located in verified
+    }
+    family = sum(len(h) for h in holders.values())
+    scored: list[_Scored] = []
+    for located in verified:
+        analysis = located.analysis
+        recipients = holders[analysis.asset.id]
+        if not recipients:
+            continue
+        projection = extract(
+            analysis.keying,
+            analysis.luma,
+            analysis.mask,
+            leak_luma,
+            located.registration.homography,
+        )
+        ids = sorted(recipients)
+        codes = np.stack([analysis.keying.recipient_code(rid) for rid in ids])
+        scores = attribute(
+            projection.y,
+            codes,
+            ids,
+            analysis.keying.decoy_codes(decoys),
+            bound=bound,
+            family_size=family,
+        )
+        scored.append(
+            _Scored(
+                located, scores, projection, recipients, registry.copies_of_asset(analysis.asset.id)
+            )
+        )
+    if not scored:
+        asset = verified[0].analysis.asset
+        result.verdict, result.asset = "inconclusive", asset
+        result.evidence["registration"] = verified[0].registration.to_dict()
         result.reason = f"asset {asset.id} was registered but no copy of it was ever distributed"
         return _audit(registry, result)
-    projection = extract(
-        analysis.keying, analysis.luma, analysis.mask, leak_luma, registration.homography
-    )
-    ids = sorted(recipients)
-    codes = np.stack([analysis.keying.recipient_code(rid) for rid in ids])
-    scores = attribute(projection.y, codes, ids, analysis.keying.decoy_codes(decoys), bound=bound)
+    best = min(scored, key=lambda item: item.scores.p_family[0])
+    _report(result, best, bound, family, [item.located.analysis.asset.id for item in scored])
+    return _audit(registry, result)
+
+
+def _report(
+    result: Identification, best: _Scored, bound: float, family: int, assets: list[str]
+) -> None:
+    scores, recipients = best.scores, best.recipients
+    result.asset = best.located.analysis.asset
+    result.evidence["asset_found_by"] = best.located.found_by
+    result.evidence["registration"] = best.located.registration.to_dict()
     result.candidates = [
         {
             "id": rid,
@@ -266,12 +315,13 @@ def identify_file(
     ]
     result.evidence.update(
         {
-            "recipients_tested": len(ids),
-            "correction": "Bonferroni over the recipients tested",
+            "assets_scored": assets,
+            "hypotheses_tested": family,
+            "correction": "Bonferroni over every (asset, recipient) pair scored",
             "null": scores.null.to_dict(),
-            "pixels_used": projection.pixels_used,
-            "scale": round(projection.scale, 4),
-            "code_bits": analysis.keying.layout.code_bits,
+            "pixels_used": best.projection.pixels_used,
+            "scale": round(best.projection.scale, 4),
+            "code_bits": best.located.analysis.keying.layout.code_bits,
             "runner_up": result.candidates[1] if len(result.candidates) > 1 else None,
             "distribution": [
                 {
@@ -280,10 +330,12 @@ def identify_file(
                     "output_name": c.output_name,
                     "at": c.created_at.isoformat() if c.created_at else None,
                 }
-                for c in copies
+                for c in best.copies
                 if c.recipient_id in scores.significant
             ],
-            "exact_copy_of": [c.recipient_id for c in copies if c.output_sha256 == sha256],
+            "exact_copy_of": [
+                c.recipient_id for c in best.copies if c.output_sha256 == result.sha256
+            ],
         }
     )
     best_p = float(scores.p_family[0])
@@ -294,12 +346,10 @@ def identify_file(
         result.significant = [c for c in result.candidates if c["id"] in scores.significant]
     else:
         result.verdict = "inconclusive"
-        result.p_value = None
         result.reason = (
             f"no recipient's mark is significant: the best, {scores.best}, has a false-accusation "
             f"probability of {best_p:.2g}, above the bound {bound:.0e}"
         )
-    return _audit(registry, result)
 
 
 def _audit(registry, result: Identification) -> Identification:

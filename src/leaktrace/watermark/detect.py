@@ -87,6 +87,7 @@ def attribute(
     decoy_codes: np.ndarray,
     *,
     bound: float = DEFAULT_BOUND,
+    family_size: int | None = None,
 ) -> Attribution:
     """Score every recipient and decide which ones the evidence proves.
 
@@ -104,6 +105,9 @@ def attribute(
         Largest acceptable probability that an accusation is a coincidence. The p-value of a
         recipient is corrected for the ``N`` recipients tested (Bonferroni), so it bounds the
         chance that *any* innocent among them scores as high by chance.
+    family_size : int, optional
+        Number of hypotheses the correction covers when more are tested than ``codes`` holds
+        (recipients of several candidate assets); defaults to ``N``.
     """
     if not 0 < bound < 1:
         raise ValueError("bound must be between 0 and 1")
@@ -115,6 +119,7 @@ def attribute(
     z = z[order]
     ids = [recipient_ids[i] for i in order]
     p_single = normal_sf(z)
-    p_family = np.minimum(1.0, p_single * max(1, len(ids)))
+    family = max(1, len(ids), family_size or 0)
+    p_family = np.minimum(1.0, p_single * family)
     significant = [rid for rid, p in zip(ids, p_family, strict=True) if p <= bound]
     return Attribution(ids, z, p_single, p_family, null, bound, significant)
