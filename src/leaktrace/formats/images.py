@@ -12,7 +12,6 @@ import functools
 import hashlib
 import io
 import os
-import secrets
 import struct
 import warnings
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from leaktrace.errors import (
     OutputError,
     UnsupportedFormatError,
 )
+from leaktrace.fsutil import atomic_write
 
 MAX_PIXELS_DEFAULT = 200_000_000
 MARKABLE_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "HEIF")
@@ -608,33 +608,10 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         Missing or read-only folder, full disk ...; the temporary file is removed and ``path``
         is left as it was.
     """
-    target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
-    temp = os.path.join(folder, f".{os.path.basename(target)}.{secrets.token_hex(6)}.tmp")
-    created = False
     try:
-        # Created with mode 0o666 so that the kernel applies the umask, as for any new file.
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        created = True
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            with contextlib.suppress(FileNotFoundError):
-                os.chmod(fh.fileno(), os.stat(target).st_mode & 0o7777)
-            os.fsync(fh.fileno())
-        os.replace(temp, target)
+        atomic_write(path, data)
     except OSError as exc:
-        if created:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    # Make the rename itself durable; folders cannot be opened everywhere (Windows).
-    with contextlib.suppress(OSError):
-        folder_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(folder_fd)
-        finally:
-            os.close(folder_fd)
+        raise OutputError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from exc
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -8,14 +8,13 @@ place, so a reader never sees a half-written file and a crash leaves no corrupt 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
-import secrets
 from pathlib import Path
 
 from leaktrace.errors import RegistryError
+from leaktrace.fsutil import atomic_write
 
 __all__ = ["OriginalStore"]
 
@@ -38,39 +37,9 @@ def _check_blob_name(name: str) -> str:
     return name
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory handles
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
 def _atomic_write(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` through a temporary file, fsync and rename."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(target.parent)
+    atomic_write(target, data)
 
 
 class OriginalStore:

@@ -1,0 +1,42 @@
+"""Atomic file writes, shared by marked copies, the originals store and derived files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
+
+    The data goes to a temporary file in the same folder, is flushed to disk and renamed over
+    ``path``; the folder is then synced so the rename itself survives a crash. An existing file
+    keeps its permissions; a new one gets ``0o666 & ~umask``. On any failure, Ctrl-C included,
+    the temporary file is removed and ``path`` is left as it was; ``OSError`` propagates for the
+    caller to describe.
+    """
+    target = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(target))
+    temp = os.path.join(folder, f".{os.path.basename(target)}.{secrets.token_hex(6)}.tmp")
+    # Created with mode 0o666 so that the kernel applies the umask, as for any new file.
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(handle.fileno(), os.stat(target).st_mode & 0o7777)
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    # Folders cannot be opened everywhere (Windows): durability of the rename is best effort.
+    with contextlib.suppress(OSError):
+        folder_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(folder_fd)
+        finally:
+            os.close(folder_fd)
