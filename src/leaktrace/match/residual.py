@@ -29,6 +29,27 @@ class Projection:
     tone_curve: list[float]
 
 
+@dataclass(frozen=True)
+class WeightedResidual:
+    """The matched-filtered residual at original-frame positions: everything about a leak that
+    does not depend on the key, so one alignment can be scored under many keys."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
+    pixels_used: int
+    scale: float
+    residual_std: float
+    tone_curve: list[float]
+
+    def project(self, keying: AssetKeying) -> Projection:
+        if self.values.size == 0:
+            y = np.zeros(keying.layout.code_bits)
+        else:
+            y = project(keying, self.rows, self.cols, self.values)
+        return Projection(y, self.pixels_used, self.scale, self.residual_std, self.tone_curve)
+
+
 def _gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur; wide ones are done at reduced resolution, where they cost a fraction."""
     if sigma <= 6.0:
@@ -73,18 +94,39 @@ def extract(
     *,
     detect_side: int = DETECT_SIDE,
 ) -> Projection:
-    """Project the leak's residual onto ``keying``'s code groups.
+    """Project the leak's residual onto ``keying``'s code groups (see :func:`prepare`)."""
+    prepared = prepare(
+        original_luma,
+        mask,
+        leak_luma,
+        homography,
+        keying.layout.layers[0].cols,
+        detect_side=detect_side,
+    )
+    return prepared.project(keying)
+
+
+def prepare(
+    original_luma: np.ndarray,
+    mask: np.ndarray,
+    leak_luma: np.ndarray,
+    homography: np.ndarray,
+    coarse_cols: int,
+    *,
+    detect_side: int = DETECT_SIDE,
+) -> WeightedResidual:
+    """The leak's matched-filtered residual, ready to be projected under any key.
 
     Parameters
     ----------
-    keying : AssetKeying
-        The asset's keyed pattern geometry.
     original_luma, mask : (H, W) float arrays
         The original's upright luminance and its perceptual mask (gray levels).
     leak_luma : (h, w) float array
         The leak's luminance.
     homography : (3, 3) array
         Verified mapping of original pixel coordinates to leak pixel coordinates.
+    coarse_cols : int
+        Cells across the pattern's coarse layer: sets the scale of shading removal.
     """
     factor = min(1.0, detect_side / max(leak_luma.shape))
     leak = leak_luma.astype(np.float32)
@@ -128,7 +170,8 @@ def extract(
 
     used = int(valid.sum())
     if used < 256:
-        return Projection(np.zeros(keying.layout.code_bits), used, scale, 0.0, [])
+        empty = np.zeros(0)
+        return WeightedResidual(empty, empty, empty, used, scale, 0.0, [])
     sample = np.flatnonzero(valid.ravel())
     if sample.size > 200_000:
         sample = sample[:: sample.size // 200_000 + 1]
@@ -141,8 +184,7 @@ def extract(
     residual = np.where(valid, leak - fitted, 0.0).astype(np.float32)
 
     # Remove slow shading (vignetting, screen glare) well below the coarse cells' frequency.
-    coarse = keying.layout.layers[0]
-    cell_px = max(2.0, scale * o_width / coarse.cols)
+    cell_px = max(2.0, scale * o_width / coarse_cols)
     residual -= _blur_masked(residual, valid, 3.0 * cell_px)
     residual = np.where(valid, residual, 0.0)
     # Local noise level: captions, misaligned edges and texture get less say.
@@ -154,5 +196,12 @@ def extract(
     weights = residual * warped_mask * slope / local_var
 
     flat = np.flatnonzero(valid.ravel())
-    y = project(keying, rows.ravel()[flat], cols.ravel()[flat], weights.ravel()[flat])
-    return Projection(y, used, scale, float(residual[valid].std()), [float(c) for c in coef])
+    return WeightedResidual(
+        rows.ravel()[flat],
+        cols.ravel()[flat],
+        weights.ravel()[flat],
+        used,
+        scale,
+        float(residual[valid].std()),
+        [float(c) for c in coef],
+    )
