@@ -11,6 +11,8 @@ from pathlib import Path
 REGISTRY_ENV = "LEAKTRACE_REGISTRY"
 KEY_ENV = "LEAKTRACE_KEY"
 DEBUG_ENV = "LEAKTRACE_DEBUG"
+SCHEDULER_ENV = "LEAKTRACE_SCHEDULER"
+WORKERS_ENV = "LEAKTRACE_WORKERS"
 DEFAULT_REGISTRY = ".leaktrace"
 
 
@@ -37,3 +39,27 @@ def key_from_environment() -> bytes | None:
 
 def debug_enabled() -> bool:
     return os.environ.get(DEBUG_ENV, "") not in ("", "0", "false", "no")
+
+
+def scheduler_address(explicit: str | None = None) -> str | None:
+    """``--scheduler``, else ``$LEAKTRACE_SCHEDULER``, else None (local processes)."""
+    return explicit or os.environ.get(SCHEDULER_ENV) or None
+
+
+def workers_default() -> int:
+    """``$LEAKTRACE_WORKERS`` (a CI runner's share of the CPUs), else one per usable CPU."""
+    text = os.environ.get(WORKERS_ENV, "").strip()
+    if text:
+        from leaktrace.errors import LeaktraceError
+
+        if not text.isdigit() or int(text) < 1:
+            raise LeaktraceError(f"${WORKERS_ENV} must be a whole number of at least 1")
+        return int(text)
+    from leaktrace.parallel import default_workers
+
+    return default_workers()
+
+
+def colour_disabled() -> bool:
+    """Whether ``$NO_COLOR`` asks for output without ANSI styling (https://no-color.org)."""
+    return os.environ.get("NO_COLOR", "") != ""

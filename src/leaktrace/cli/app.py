@@ -9,8 +9,9 @@ Exit codes (also in README.md):
 0     success; for ``identify``: a recipient was attributed
 1     error (bad input, registry problem, ...): one line on stderr
 2     usage error (unknown option, missing argument)
-3     ``mark``: some files could not be marked (the others were)
-4     ``identify`` ran but attributed nobody (inconclusive/unknown)
+3     ``mark``/``scan``: some files failed (the others were done)
+4     ``identify``/``scan`` ran but attributed nobody (inconclusive/unknown)
+5     ``audit``: the audit trail is broken (the first broken row is named)
 ====  ==========================================================
 """
 
@@ -27,9 +28,18 @@ from typer.core import TyperGroup
 from leaktrace import __version__, config
 from leaktrace.errors import LeaktraceError
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_NOT_ATTRIBUTED = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_NOT_ATTRIBUTED, EXIT_AUDIT_BROKEN = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+)
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Rich drops colours for NO_COLOR by itself but keeps bold and dim; no styling at all is asked for.
+_COLOUR = None if config.colour_disabled() else "auto"
+err = Console(stderr=True, highlight=False, soft_wrap=True, color_system=_COLOUR)
 
 
 # The order of `leaktrace --help`: set-up first, then the two journeys, then the rest.
@@ -72,7 +82,6 @@ class _ErrorMappingGroup(TyperGroup):
 app = typer.Typer(
     cls=_ErrorMappingGroup,
     name="leaktrace",
-    help="Give every recipient an invisibly marked copy, then prove whose copy leaked.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -85,7 +94,7 @@ assets_app = typer.Typer(help="List the registered originals.", no_args_is_help=
 app.add_typer(recipients_app, name="recipients")
 app.add_typer(assets_app, name="assets")
 
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, color_system=_COLOUR)
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON only, on stdout.")
