@@ -20,6 +20,7 @@ demo: $(STAMP)
 	bash scripts/demo.sh
 
 test: $(STAMP)
+	scripts/ensure-chromium
 	scripts/with-postgres $(VENV)/bin/python -m pytest -q
 
 lint: $(STAMP)

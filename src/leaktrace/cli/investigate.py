@@ -1,7 +1,9 @@
-"""Investigating a leak."""
+"""Investigating a leak: one file (``identify``) or a whole folder (``scan``)."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,40 +12,65 @@ from rich.table import Table
 
 from leaktrace.cli.app import (
     EXIT_NOT_ATTRIBUTED,
+    EXIT_PARTIAL,
     JsonOption,
     app,
     open_registry,
     out,
     print_json,
+    state,
 )
+
+VERDICTS = ("attributed", "inconclusive", "unknown", "error")
+
+MaxFalseAccusationOption = Annotated[
+    float,
+    typer.Option(
+        "--max-false-accusation",
+        min=1e-300,
+        max=0.5,
+        help="Largest acceptable probability that the accusation is a coincidence.",
+    ),
+]
 
 
 @app.command()
 def identify(
     file: Annotated[Path, typer.Argument(help="The leaked image.")],
     as_json: JsonOption = False,
-    max_false_accusation: Annotated[
-        float,
+    max_false_accusation: MaxFalseAccusationOption = 1e-9,
+    report: Annotated[
+        Path | None,
         typer.Option(
-            "--max-false-accusation",
-            min=1e-300,
-            max=0.5,
-            help="Largest acceptable probability that the accusation is a coincidence.",
+            "--report",
+            metavar="FILE",
+            help="Also write a self-contained HTML evidence report (for every verdict).",
         ),
-    ] = 1e-9,
+    ] = None,
 ) -> None:
     """Find which asset a leaked file shows and whose copy it is.
 
-    Exit code 0 when a recipient is attributed, 4 when nobody is.
-    Example: leaktrace identify leaked.jpg --json
+    Exit code 0 when a recipient is attributed, 4 when nobody is. --report FILE also writes a
+    self-contained HTML evidence report (pictures of the alignment, every score against the
+    threshold, the distribution record), whatever the verdict.
+
+    Example: leaktrace identify leaked.jpg --json --report leaked.html
     """
     from leaktrace.api import identify as run_identify
 
-    result = run_identify(open_registry(), file, bound=max_false_accusation)
+    registry = open_registry()
+    result = run_identify(registry, file, bound=max_false_accusation)
+    if report is not None:
+        from leaktrace.report import write_report
+
+        # Written before anything is printed: exit code 1 then means no output at all.
+        write_report(registry, result, report, parameters={"command": "leaktrace identify"})
     if as_json:
         print_json(result.to_dict())
     else:
         _render_identification(result)
+        if report is not None:
+            out.print(f"Report:  {report}", markup=False)
     if not result.attributed:
         raise typer.Exit(EXIT_NOT_ATTRIBUTED)
 
@@ -73,3 +100,143 @@ def _render_identification(result) -> None:
                 candidate["id"], f"{candidate['score']:.2f}", f"{candidate['p_value']:.2e}"
             )
         out.print(table)
+
+
+@app.command()
+def scan(
+    folder: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder of leaked files, scanned recursively.")
+    ],
+    as_json: JsonOption = False,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir",
+            metavar="DIR",
+            help="Write an HTML evidence report per file (DIR/<file>.html) and DIR/index.html.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            min=1,
+            help="Worker processes. Default: one per CPU; 1 runs in this process.",
+        ),
+    ] = None,
+    max_false_accusation: MaxFalseAccusationOption = 1e-9,
+) -> None:
+    """Identify every image in a folder and sum up whose copies leaked.
+
+    Images: jpg, jpeg, png, webp, tif, tiff, gif, bmp, heic, heif; hidden files and folders are
+    skipped. PDFs are listed as failed until PDF support lands. A file that cannot be read is
+    listed with the reason and does not stop the scan.
+
+    --json prints one JSON object per line and file: identify --json's fields, or
+    {"file", "verdict": "error", "error"} for a file that failed.
+
+    Exit code 0 when every file was read and at least one was attributed, 4 when every file was
+    read and none was attributed, 3 when some files failed (the others are reported).
+
+    Example: leaktrace scan crawl/ --report-dir evidence/
+    """
+    from leaktrace import config
+    from leaktrace.scan import scan_folder
+
+    run = scan_folder(
+        config.registry_location(state.registry_location),
+        config.key_from_environment(),
+        folder,
+        workers=workers,
+        bound=max_false_accusation,
+        report_dir=report_dir,
+    )
+    results = []
+    try:
+        with _progress(enabled=not as_json and out.is_terminal) as progress:
+            task = progress.add_task("Identifying", total=run.total)
+            for result in run:
+                results.append(result)
+                if as_json:
+                    sys.stdout.write(json.dumps(result.record, default=str) + "\n")
+                    sys.stdout.flush()
+                progress.advance(task)
+    finally:
+        run.close()
+    if not as_json:
+        _render_scan(folder, results, report_dir)
+    if any(result.failed for result in results):
+        raise typer.Exit(EXIT_PARTIAL)
+    if not any(result.verdict == "attributed" for result in results):
+        raise typer.Exit(EXIT_NOT_ATTRIBUTED)
+
+
+def _progress(*, enabled: bool):
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=out,
+        transient=True,
+        disable=not enabled,
+    )
+
+
+def _render_scan(folder: Path, results: list, report_dir: Path | None) -> None:
+    from rich.table import Column
+    from rich.text import Text
+
+    # Text cells: file and recipient names are data, not Rich markup ("photo [1].jpg").
+    files = Table(
+        Column("file", overflow="fold"),
+        "verdict",
+        "asset",
+        "recipient",
+        "p (corrected)",
+        title=Text(f"Scan of {folder}"),
+    )
+    per_recipient: dict[str, list] = {}
+    per_verdict: dict[str, int] = {}
+    notes = []
+    for result in results:
+        recipient, asset, p_value = result.recipient, result.asset, result.p_value
+        files.add_row(
+            Text(result.relative),
+            result.verdict,
+            Text(asset["file"] if asset else "-"),
+            Text(recipient["id"] if recipient else "-"),
+            "-" if p_value is None else f"{p_value:.2e}",
+        )
+        per_verdict[result.verdict] = per_verdict.get(result.verdict, 0) + 1
+        if result.verdict == "attributed" and recipient:
+            per_recipient.setdefault(recipient["id"], [recipient["name"], 0])[1] += 1
+        if result.failed or result.verdict == "inconclusive":
+            notes.append(f"{result.relative}: {result.note}")
+    out.print(files)
+    if notes:
+        out.print("Failed or inconclusive, and why:")
+        for note in notes:
+            out.print(f"  {note}", markup=False)
+    if per_recipient:
+        totals = Table("recipient", "name", "files attributed", title="Totals per recipient")
+        for rid, (name, count) in sorted(per_recipient.items(), key=lambda kv: (-kv[1][1], kv[0])):
+            totals.add_row(Text(rid), Text(name), str(count))
+        out.print(totals)
+    else:
+        out.print("No file was attributed to any recipient.")
+    counts = ", ".join(
+        f"{per_verdict[v]} {'failed' if v == 'error' else v}" for v in VERDICTS if v in per_verdict
+    )
+    out.print(f"{len(results)} files: {counts}", markup=False)
+    if report_dir is not None:
+        out.print(f"Reports: {report_dir / 'index.html'}", markup=False)
