@@ -11,6 +11,7 @@ from pathlib import Path
 REGISTRY_ENV = "LEAKTRACE_REGISTRY"
 KEY_ENV = "LEAKTRACE_KEY"
 DEBUG_ENV = "LEAKTRACE_DEBUG"
+LOCK_TIMEOUT_ENV = "LEAKTRACE_LOCK_TIMEOUT"
 SCHEDULER_ENV = "LEAKTRACE_SCHEDULER"
 WORKERS_ENV = "LEAKTRACE_WORKERS"
 DEFAULT_REGISTRY = ".leaktrace"
@@ -63,3 +64,21 @@ def workers_default() -> int:
 def colour_disabled() -> bool:
     """Whether ``$NO_COLOR`` asks for output without ANSI styling (https://no-color.org)."""
     return os.environ.get("NO_COLOR", "") != ""
+
+
+def lock_timeout() -> float:
+    """Seconds to wait for a registry another process is writing (``$LEAKTRACE_LOCK_TIMEOUT``)."""
+    text = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not text:
+        return 30.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        from leaktrace.errors import LeaktraceError
+
+        raise LeaktraceError(
+            f"${LOCK_TIMEOUT_ENV} must be a positive number of seconds, not {text!r}"
+        )
+    return value

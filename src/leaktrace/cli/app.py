@@ -77,6 +77,8 @@ class _ErrorMappingGroup(TyperGroup):
                 "leaktrace: interrupted: finished copies are recorded; rerun to complete the batch"
             )
             raise typer.Exit(130) from None
+        finally:
+            state.close_registries()
 
 
 app = typer.Typer(
@@ -102,7 +104,13 @@ JsonOption = Annotated[
 
 
 class State:
-    registry_location: str | None = None
+    def __init__(self) -> None:
+        self.registry_location: str | None = None
+        self.opened: list = []  # registries to close when the command ends
+
+    def close_registries(self) -> None:
+        while self.opened:
+            self.opened.pop().close()
 
 
 state = State()
@@ -144,11 +152,17 @@ def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
 
 
 def open_registry():
-    from leaktrace.api import open_registry
+    """The registry the command works on, closed when the command ends (in-process callers such
+    as tests would otherwise keep SQLite connections, and their locks, open)."""
+    from leaktrace.api import open_registry as open_library_registry
 
-    return open_registry(
-        config.registry_location(state.registry_location), key=config.key_from_environment()
+    registry = open_library_registry(
+        config.registry_location(state.registry_location),
+        key=config.key_from_environment(),
+        timeout=config.lock_timeout(),
     )
+    state.opened.append(registry)
+    return registry
 
 
 def print_json(payload) -> None:

@@ -32,6 +32,8 @@ from leaktrace.fsutil import atomic_write
 
 MAX_PIXELS_DEFAULT = 200_000_000
 MARKABLE_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "HEIF")
+# The keyed pattern's grid needs this many pixels on each side (watermark.pattern.layout_for).
+MIN_MARKABLE_SIDE = 32  # identify refuses leaks smaller than this: never mark what cannot be read
 
 _ORIENTATION_TAG = 0x0112
 _DEEP_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
@@ -201,8 +203,17 @@ def _decoding(name: str) -> Iterator[None]:
 def _open_checked(data: bytes, name: str, max_pixels: int) -> Image.Image:
     """Open lazily (header only) and refuse images larger than ``max_pixels``."""
     _register_heif()
-    with _decoding(name):
-        im = Image.open(io.BytesIO(data))
+    try:
+        with _decoding(name):
+            im = Image.open(io.BytesIO(data))
+    except InputError:
+        # Readers find a PDF's header anywhere in its first 1024 bytes; Pillow cannot read one.
+        if b"%PDF-" in data[:1024]:
+            raise UnsupportedFormatError(
+                f"{name}: PDF files are not supported yet; give an image "
+                "(JPEG, PNG, WebP, TIFF or HEIF), e.g. a page exported as PNG"
+            ) from None
+        raise
     width, height = im.size
     if width * height > max_pixels:
         raise DecompressionBombError(
@@ -241,6 +252,9 @@ def _why_unmarkable(im: Image.Image, data: bytes) -> str | None:
         return "more than 8 bits per sample cannot be marked; save an 8-bit copy first"
     if mode == "CMYK":
         return "CMYK images cannot be marked; convert to RGB first"
+    if min(im.size) < MIN_MARKABLE_SIDE:
+        size, least = f"{im.width} x {im.height}", MIN_MARKABLE_SIDE
+        return f"{size} pixels is too small to mark: it needs at least {least} on each side"
     return None if mode in _MARKABLE_MODES else f"pixel mode {mode} cannot be marked"
 
 

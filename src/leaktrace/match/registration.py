@@ -173,26 +173,35 @@ def _fits(inner: np.ndarray, outer: np.ndarray) -> bool:
     return 16 <= inner.shape[0] <= outer.shape[0] and 16 <= inner.shape[1] <= outer.shape[1]
 
 
+def _scaled(image: np.ndarray, factor: float) -> np.ndarray | None:
+    """``image`` resized by ``factor``, or None when a side would vanish (very thin images)."""
+    size = (round(image.shape[1] * factor), round(image.shape[0] * factor))
+    if min(size) < 1:
+        return None
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def _template_hypotheses(original: np.ndarray, leak: np.ndarray) -> list[np.ndarray]:
     """Scale-and-translation guesses from normalised template search at low resolution: the
     original placed inside a larger leak (screenshots), or the leak cut out of the original
     (crops). Line art fools local features; whole-image correlation it does not."""
     factor = SEARCH_SIDE / max(original.shape + leak.shape)
-    o_small = cv2.resize(original, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    l_small = cv2.resize(leak, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    o_small, l_small = _scaled(original, factor), _scaled(leak, factor)
+    if o_small is None or l_small is None:
+        return []
     o_small = cv2.GaussianBlur(o_small, (0, 0), 1.0)
     l_small = cv2.GaussianBlur(l_small, (0, 0), 1.0)
     results: list[tuple[float, np.ndarray]] = []
     for scale in np.geomspace(0.25, 4.0, 49):
         # scale = leak pixels per original pixel
-        placed = cv2.resize(o_small, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        if _fits(placed, l_small):
+        placed = _scaled(o_small, scale)
+        if placed is not None and _fits(placed, l_small):
             score = cv2.matchTemplate(l_small, placed, cv2.TM_CCOEFF_NORMED)
             _, best, _, (x, y) = cv2.minMaxLoc(score)
             h = np.array([[scale, 0, x / factor], [0, scale, y / factor], [0, 0, 1.0]])
             results.append((best, h))
-        cut = cv2.resize(l_small, None, fx=1 / scale, fy=1 / scale, interpolation=cv2.INTER_AREA)
-        if _fits(cut, o_small):
+        cut = _scaled(l_small, 1 / scale)
+        if cut is not None and _fits(cut, o_small):
             score = cv2.matchTemplate(o_small, cut, cv2.TM_CCOEFF_NORMED)
             _, best, _, (x, y) = cv2.minMaxLoc(score)
             # the leak is the original's window at (x, y), scaled: H = scale * (q - offset)
@@ -228,8 +237,9 @@ def _refine_ecc(
         # converging, so coarse levels run only where there is enough picture.
         if level < 1.0 and min(leak.shape) * level < _ECC_MIN_SIDE:
             continue
-        o_level = cv2.resize(original, None, fx=level, fy=level, interpolation=cv2.INTER_AREA)
-        l_level = cv2.resize(leak, None, fx=level, fy=level, interpolation=cv2.INTER_AREA)
+        o_level, l_level = _scaled(original, level), _scaled(leak, level)
+        if o_level is None or l_level is None or min(o_level.shape + l_level.shape) < 8:
+            continue
         o_level = cv2.GaussianBlur(o_level, (0, 0), sigma)
         l_level = cv2.GaussianBlur(l_level, (0, 0), sigma)
         to_level = _scale_matrix(level)
