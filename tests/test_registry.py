@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import sqlite3
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ from leaktrace.registry import (
     validate_recipient_id,
     write_key_file,
 )
+from leaktrace.registry import schema as registry_schema
 from leaktrace.registry import sql as registry_sql
 
 KEY = bytes(range(KEY_BYTES))
@@ -235,7 +237,7 @@ def test_init_then_open(registry_location, tmp_path):
     reg.close()
     with open_registry(registry_location, key=KEY) as again:
         assert [r.id for r in again.list_recipients()] == ["alice"]
-        assert again.get_setting("schema_version") == str(registry_sql.SCHEMA_VERSION)
+        assert again.get_setting("schema_version") == str(registry_schema.SCHEMA_VERSION)
         assert again.get_setting("key_fingerprint") == key_fingerprint(KEY)
         assert [e.action for e in again.list_audit()] == ["registry created", "recipient added"]
         assert again.verify_audit().ok
@@ -323,11 +325,12 @@ def test_migrations_run_in_order(registry, registry_location, monkeypatch):
     def add_notes_table(conn):
         sa.Table("notes", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True)).create(conn)
 
-    monkeypatch.setattr(registry_sql, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(registry_sql.MIGRATIONS, 2, add_notes_table)
+    now = registry_schema.SCHEMA_VERSION
+    monkeypatch.setattr(registry_schema, "SCHEMA_VERSION", now + 1)
+    monkeypatch.setitem(registry_schema.MIGRATIONS, now + 1, add_notes_table)
     with open_registry(registry_location, key=KEY) as reg:
-        assert reg.get_setting("schema_version") == "2"
-        assert reg.list_audit()[-1].detail == {"from": 1, "to": 2}
+        assert reg.get_setting("schema_version") == str(now + 1)
+        assert reg.list_audit()[-1].detail == {"from": now, "to": now + 1}
         assert reg.verify_audit().ok
     engine = _raw_engine(registry_location)
     assert sa.inspect(engine).has_table("notes")
@@ -507,7 +510,7 @@ def test_foreign_keys_are_enforced_by_the_database(seeded):
                 recipient_id="zed",
                 output_sha256=_sha("x"),
                 output_name="x.png",
-                created_at=registry_sql._utcnow(),
+                created_at=datetime.now(UTC),
             )
         )
 
@@ -604,3 +607,168 @@ def test_two_processes_record_at_once(registry, registry_location):
     assert report.rows == base_rows + expected
     seqs = [e.seq for e in registry.list_audit()]
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+# -- batches, cached codes and schema version 2 -----------------------------------------------
+
+
+def _code(i: int) -> bytes:
+    return np.random.default_rng(i).integers(0, 256, 128, dtype=np.uint8).tobytes()
+
+
+def test_record_copies_in_one_batch(seeded):
+    first = seeded.record_copy(Copy("asset-1", "alice", _sha("a"), "a.png", code=_code(1)))
+    rows = seeded.verify_audit().rows
+    batch = [
+        Copy("asset-1", "bob", _sha("b"), "b.png", code=_code(2)),
+        Copy("asset-1", "alice", _sha("a"), "renamed.png"),  # already recorded
+        Copy("asset-2", "carol", _sha("c"), "c.png"),
+        Copy("asset-1", "bob", _sha("b"), "b-again.png"),  # repeated in the batch
+    ]
+    recorded = seeded.record_copies(batch)
+    assert recorded[1] == first and recorded[3] == recorded[0]
+    assert recorded[0].code == _code(2) and recorded[2].code is None
+    assert len({c.id for c in recorded}) == 3
+    assert seeded.verify_audit().rows == rows + 2
+    assert [e.detail["recipient_id"] for e in seeded.list_audit()[-2:]] == ["bob", "carol"]
+    for bad in (
+        [Copy("asset-1", "carol", _sha("x"), "x.png"), Copy("asset-9", "bob", _sha("y"), "y")],
+        [Copy("asset-2", "bob", _sha("x"), "x.png"), Copy("asset-1", "zed", _sha("y"), "y")],
+    ):
+        with pytest.raises((UnknownAssetError, UnknownRecipientError)):
+            seeded.record_copies(bad)
+    assert len(seeded.list_copies()) == 3  # all or nothing
+    with pytest.raises(ValueError, match="code"):
+        seeded.record_copy(Copy("asset-1", "bob", _sha("z"), "z.png", code=b""))
+    assert seeded.record_copies([]) == []
+
+
+def test_record_copies_scales_to_a_large_batch(seeded):
+    seeded.add_recipients([Recipient(f"r{i:05d}", f"R {i}") for i in range(3000)])
+    copies = [
+        Copy("asset-1", f"r{i:05d}", _sha(f"out-{i}"), f"{i}.png", code=_code(i))
+        for i in range(3000)
+    ]
+    recorded = seeded.record_copies(copies)
+    assert [c.recipient_id for c in recorded] == [c.recipient_id for c in copies]
+    assert len(seeded.list_copies(asset_id="asset-1")) == 3000
+    ids, codes = seeded.recipient_codes("asset-1")
+    assert ids == sorted(ids) and len(ids) == 3000
+    assert codes[ids.index("r00042")] == _code(42)
+    assert seeded.verify_audit().ok
+
+
+def test_add_missing_recipients(registry):
+    registry.add_recipient(Recipient("bob", "Bob"))
+    added = registry.add_missing_recipients(
+        [Recipient("alice", "Alice"), Recipient("bob", "Robert"), Recipient("carol", "Carol")]
+    )
+    assert [r.id for r in added] == ["alice", "carol"]
+    assert registry.get_recipient("bob").name == "Bob"  # an existing recipient is left alone
+    assert registry.add_missing_recipients([Recipient("alice", "Alice")]) == []
+    for batch, error in (
+        ([Recipient("dave", "Dave"), Recipient("../x", "Evil")], InvalidRecipientIdError),
+        ([Recipient("dave", "Dave"), Recipient("dave", "Dave 2")], DuplicateRecipientError),
+    ):
+        with pytest.raises(error):
+            registry.add_missing_recipients(batch)
+    assert [r.id for r in registry.list_recipients()] == ["alice", "bob", "carol"]
+
+
+def test_recipient_codes_and_narrow_queries(seeded):
+    seeded.record_copy(Copy("asset-1", "bob", _sha("b1"), "b1.png"))
+    seeded.record_copy(Copy("asset-1", "bob", _sha("b2"), "b2.png", code=_code(7)))
+    seeded.record_copy(Copy("asset-1", "alice", _sha("a"), "a.png"))
+    seeded.record_copy(Copy("asset-2", "carol", _sha("c"), "c.png", code=_code(8)))
+    assert seeded.recipient_codes("asset-1") == (["alice", "bob"], [None, _code(7)])
+    assert seeded.recipient_codes("asset-2") == (["carol"], [_code(8)])
+    with pytest.raises(UnknownAssetError):
+        seeded.recipient_codes("asset-9")
+    assert [c.output_name for c in seeded.list_copies(output_sha256=_sha("b2"))] == ["b2.png"]
+    narrow = seeded.list_copies(asset_id="asset-1", recipient_ids=["bob", "carol"])
+    assert [c.output_name for c in narrow] == ["b1.png", "b2.png"]
+    assert seeded.list_copies(recipient_ids=[]) == []
+    assert [r.id for r in seeded.get_recipients(["carol", "alice"])] == ["carol", "alice"]
+    with pytest.raises(UnknownRecipientError, match="zed"):
+        seeded.get_recipients(["alice", "zed"])
+
+
+def test_hash_table_is_reread_only_after_an_asset_is_added(registry, registry_location):
+    registry.add_asset(_asset(1))
+    first = registry.hash_table()
+    assert registry.hash_table()[1] is first[1]  # served from memory
+    with pytest.raises(ValueError):
+        first[1][0] = 0  # read-only
+    with open_registry(registry_location, key=KEY) as other:  # another process's view
+        other.add_asset(_asset(2, phash=77))
+    ids, phash, _ = registry.hash_table()
+    assert ids == ["asset-1", "asset-2"] and phash.tolist() == [1, 77]
+    with pytest.raises(RegistryError, match="reserved"):
+        registry.set_setting("assets_revision", "0")
+
+
+def _copy_columns(location: str) -> list[str]:
+    engine = _raw_engine(location)
+    try:
+        return [column["name"] for column in sa.inspect(engine).get_columns("copies")]
+    finally:
+        engine.dispose()
+
+
+def test_version_1_registry_is_upgraded(registry_location, tmp_path, monkeypatch):
+    monkeypatch.setattr(registry_schema, "SCHEMA_VERSION", 1)
+    old = _init(registry_location, tmp_path)
+    old.add_recipients([Recipient("alice", "Alice"), Recipient("bob", "Bob")])
+    old.add_asset(_asset(1))
+    old.close()
+    assert "code" not in _copy_columns(registry_location)
+    _raw_sql(  # a copy recorded by version 1, which had no code column
+        registry_location,
+        "INSERT INTO copies (asset_id, recipient_id, output_sha256, output_name, created_at) "
+        f"VALUES ('asset-1', 'alice', '{_sha('old')}', 'old.png', '2024-01-02 03:04:05')",
+    )
+    monkeypatch.undo()
+
+    with open_registry(registry_location, key=KEY) as reg:
+        assert reg.get_setting("schema_version") == "2"
+        assert reg.list_audit()[-1].detail == {"from": 1, "to": 2}
+        (old_copy,) = reg.list_copies()
+        assert old_copy.code is None and old_copy.output_name == "old.png"
+        reg.record_copy(Copy("asset-1", "bob", _sha("new"), "new.png", code=_code(3)))
+        assert reg.recipient_codes("asset-1") == (["alice", "bob"], [None, _code(3)])
+        reg.add_asset(_asset(2))  # the asset revision counter works after the upgrade
+        assert reg.hash_table()[0] == ["asset-1", "asset-2"]
+        assert reg.verify_audit().ok
+    columns = _copy_columns(registry_location)
+    assert columns[-1] == "code"
+    if not _is_pg(registry_location):  # a new registry has exactly an upgraded one's columns
+        _init(str(tmp_path / "fresh"), tmp_path).close()
+        assert _copy_columns(str(tmp_path / "fresh")) == columns
+
+
+def test_add_assets_in_one_batch(registry):
+    first = registry.add_asset(_asset(1))
+    rows = registry.verify_audit().rows
+    doc = _asset(10, kind="pdf")
+    batch = [
+        _asset(1, id="renamed"),  # the same file again: the registered asset comes back
+        doc,
+        _asset(11, kind="pdf-page", parent_id=doc.id, page=0),  # its parent is in the batch
+        _asset(2),
+        _asset(2, id="asset-2-again"),  # the same file twice in the batch
+    ]
+    added = registry.add_assets(batch)
+    assert added[0] == first and added[4] == added[3] and added[3].id == "asset-2"
+    assert [a.id for a in registry.list_assets()] == ["asset-1", "asset-10", "asset-11", "asset-2"]
+    assert registry.verify_audit().rows == rows + 3
+    revision = registry.get_setting("assets_revision")
+    for bad, error in (
+        ([_asset(3), _asset(4, id="asset-1")], RegistryError),  # id taken by another file
+        ([_asset(3), _asset(4, id="asset-3")], RegistryError),  # one id for two files
+        ([_asset(3), _asset(5, kind="pdf-page", parent_id="nope", page=1)], UnknownAssetError),
+    ):
+        with pytest.raises(error):
+            registry.add_assets(bad)
+    assert len(registry.list_assets()) == 4  # all or nothing
+    assert registry.get_setting("assets_revision") == revision
+    assert registry.add_assets([]) == []

@@ -1,4 +1,9 @@
-"""Marking copies, and rehearsing leaks of them."""
+"""Marking copies, and rehearsing leaks of them.
+
+``mark`` exit codes: 0 copies were written (and nothing failed), 1 error (nothing marked),
+3 some files failed (the others were marked and recorded), 6 nothing to do: every copy already
+existed with its recorded SHA-256 (a rerun of a finished batch).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from leaktrace import config
 from leaktrace.cli.app import (
     EXIT_ERROR,
+    EXIT_NOTHING_TO_DO,
+    EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
     JsonOption,
@@ -20,6 +28,9 @@ from leaktrace.cli.app import (
     out,
     print_json,
 )
+
+# A human-readable table longer than this helps nobody: the summary line and --json do.
+MAX_TABLE_ROWS = 200
 
 
 @app.command()
@@ -36,18 +47,71 @@ def mark(
     everyone: Annotated[
         bool, typer.Option("--all", help="Mark for every recipient in the registry.")
     ] = False,
+    recipients_csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--recipients",
+            metavar="FILE.csv",
+            help="Mark for exactly the recipients listed (header id,name,email,org); "
+            "unknown ones are added first, all or nothing.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            min=1,
+            help="Local worker processes, one file each at a time. "
+            "Default: $LEAKTRACE_WORKERS, then one per CPU; 1 runs in this process.",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Run on this Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local "
+            "processes; needs a PostgreSQL registry. Default: $LEAKTRACE_SCHEDULER.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Write one invisibly marked copy of each file per recipient and record it.
 
-    Example: leaktrace mark press-kit/ --all --out dist/
-    """
-    from leaktrace.api import mark_files
+    A copy that already exists with the SHA-256 recorded for it is skipped, so rerunning a batch
+    only does what is missing, and what it writes again is byte-identical. --json prints the
+    manifest: every copy (file, recipient, asset, output, sha256, status marked or skipped), the
+    failures and the recipients added.
 
-    if bool(to) == everyone:
-        raise fail("give either --to SLUG (one or more) or --all", EXIT_USAGE)
+    Exit code 0 when copies were written, 6 when there was nothing to do (every copy already
+    existed), 3 when some files failed (the others were marked and recorded), 1 on error.
+
+    Example: leaktrace mark packet/ --recipients suppliers.csv --out dist/ --json
+    """
+    from leaktrace.api import collect_inputs, sync_recipients
+
+    if sum((bool(to), everyone, recipients_csv is not None)) != 1:
+        raise fail(
+            "give one of --to SLUG (one or more), --all or --recipients FILE.csv", EXIT_USAGE
+        )
+    scheduler = config.scheduler_address(scheduler)
+    workers = workers or config.workers_default()
     registry = open_registry()
-    report = mark_files(registry, paths, out_dir, recipient_ids=None if everyone else to)
+    if scheduler and registry.backend != "postgresql":
+        raise fail(
+            "--scheduler needs a PostgreSQL registry (--registry postgresql://...): the "
+            "cluster's workers cannot share a SQLite file"
+        )
+    files = collect_inputs(paths)  # before adding anyone: a typo in a path changes nothing
+    added = []
+    recipient_ids = to
+    if recipients_csv is not None:
+        listed, added = sync_recipients(registry, recipients_csv)
+        recipient_ids = [r.id for r in listed]
+    elif everyone:
+        recipient_ids = None
+    report = _run(registry, paths, out_dir, recipient_ids, workers, scheduler, len(files), as_json)
     if as_json:
         print_json(
             {
@@ -58,22 +122,87 @@ def mark(
                         "asset": c.asset_id,
                         "output": str(c.output),
                         "sha256": c.sha256,
+                        "status": c.status,
                     }
                     for c in report.copies
                 ],
                 "failures": [{"file": str(f), "error": message} for f, message in report.failures],
+                "recipients_added": [r.id for r in added],
+                "summary": {
+                    "marked": len(report.marked),
+                    "skipped": len(report.skipped),
+                    "failed_files": len(report.failures),
+                },
             }
         )
     else:
-        table = Table("file", "recipient", "output", "sha256")
-        for c in report.copies:
-            table.add_row(str(c.source), c.recipient_id, str(c.output), c.sha256[:12] + "…")
-        out.print(table)
-        out.print(f"{len(report.copies)} marked copies written to {out_dir}", markup=False)
-        for _source, message in report.failures:
-            err.print(f"leaktrace: error: {message}", markup=False)
+        _render(report, out_dir, added)
     if report.failures:
         raise typer.Exit(EXIT_PARTIAL if report.copies else EXIT_ERROR)
+    raise typer.Exit(EXIT_NOTHING_TO_DO if report.nothing_to_do else EXIT_OK)
+
+
+def _run(registry, paths, out_dir, recipient_ids, workers, scheduler, n_files, as_json):
+    from leaktrace.api import mark_files
+    from leaktrace.parallel import make_executor
+
+    with _progress(enabled=not as_json and err.is_terminal) as progress:
+        task = progress.add_task("Marking", total=None)
+
+        def advance(_copy) -> None:
+            progress.advance(task)
+
+        if scheduler:
+            with make_executor(scheduler=scheduler) as executor:
+                return mark_files(
+                    registry,
+                    paths,
+                    out_dir,
+                    recipient_ids=recipient_ids,
+                    on_copy=advance,
+                    executor=executor,
+                )
+        return mark_files(
+            registry,
+            paths,
+            out_dir,
+            recipient_ids=recipient_ids,
+            on_copy=advance,
+            workers=min(workers, n_files),
+        )
+
+
+def _progress(*, enabled: bool):
+    from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn
+
+    return Progress(
+        SpinnerColumn(),
+        "{task.description}",
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not enabled,
+    )
+
+
+def _render(report, out_dir: Path, added) -> None:
+    if added:
+        out.print(f"Added {len(added)} recipients: {', '.join(r.id for r in added)}", markup=False)
+    if 0 < len(report.copies) <= MAX_TABLE_ROWS:
+        table = Table("file", "recipient", "output", "sha256", "status")
+        for c in report.copies:
+            table.add_row(
+                str(c.source), c.recipient_id, str(c.output), c.sha256[:12] + "…", c.status
+            )
+        out.print(table)
+    marked, skipped = len(report.marked), len(report.skipped)
+    if marked or not skipped:
+        out.print(f"{marked} marked copies written to {out_dir}", markup=False)
+    if skipped:
+        out.print(f"{skipped} copies already done (skipped)", markup=False)
+    for _source, message in report.failures:
+        err.print(f"leaktrace: error: {message}", markup=False)
 
 
 @app.command()

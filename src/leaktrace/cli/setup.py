@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -22,21 +23,72 @@ from leaktrace.cli.app import (
 
 
 @app.command()
-def init() -> None:
+def init(
+    originals: Annotated[
+        Path | None,
+        typer.Option(
+            "--originals",
+            metavar="DIR",
+            help="Where the originals are kept. Default: <registry>/originals for a folder "
+            "registry; required for a PostgreSQL one (a path every user and worker reaches).",
+        ),
+    ] = None,
+) -> None:
     """Create a registry: database, secret key (mode 0600) and store of originals.
+
+    A folder registry gets a new key file unless $LEAKTRACE_KEY is set. A PostgreSQL registry
+    (--registry postgresql://USER@HOST/DB) takes its key from $LEAKTRACE_KEY (see leaktrace
+    keygen) and needs --originals DIR; the key is never stored in the database.
 
     Example: leaktrace --registry ./launch-registry init
     """
     from leaktrace.api import init_registry
 
     location = config.registry_location(state.registry_location)
-    registry = init_registry(location, key=config.key_from_environment())
+    key = config.key_from_environment()
+    registry = init_registry(
+        location, key=key, originals_dir=None if originals is None else str(originals)
+    )
+    name, store = registry.location, registry.store.root
     registry.close()
-    out.print(f"Created registry at {location}")
-    if config.key_from_environment() is None:
+    out.print(f"Created registry at {name}", markup=False)
+    out.print(f"Originals are kept in {store}", markup=False)
+    if key is None:
         out.print(
-            f"Secret key written to {Path(location) / 'key'} (mode 0600): back it up and keep it secret."
+            f"Secret key written to {Path(location) / 'key'} (mode 0600): back it up and keep it secret.",
+            markup=False,
         )
+    else:
+        out.print("The key came from $LEAKTRACE_KEY and is not stored: keep it in a secret store.")
+
+
+@app.command()
+def keygen(
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Write the key to FILE (mode 0600, never overwritten) instead of printing it.",
+        ),
+    ] = None,
+) -> None:
+    """Make a new random registry key (64 hex characters), e.g. for a CI secret.
+
+    The only command that shows a key, on purpose: a new one, not yet any registry's. Set it as
+    $LEAKTRACE_KEY before creating a PostgreSQL registry, and keep it in a secret store: without
+    it no mark can be read.
+
+    Example: leaktrace keygen --out leaktrace.key
+    """
+    from leaktrace.registry.keys import generate_key, write_key_file
+
+    key = generate_key()
+    if out_file is None:
+        sys.stdout.write(key.hex() + "\n")
+        return
+    write_key_file(out_file, key)
+    out.print(f"Wrote a new key to {out_file} (mode 0600): keep it secret.", markup=False)
 
 
 @recipients_app.command("add")

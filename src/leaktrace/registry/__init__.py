@@ -22,7 +22,9 @@ from leaktrace.registry.models import (
     UnknownAssetError,
     validate_recipient_id,
 )
-from leaktrace.registry.sql import SCHEMA_VERSION, SqlRegistry, init_registry, open_registry
+from leaktrace.registry.opening import init_registry, open_registry
+from leaktrace.registry.schema import SCHEMA_VERSION
+from leaktrace.registry.sql import SqlRegistry
 from leaktrace.registry.store import OriginalStore
 
 __all__ = [

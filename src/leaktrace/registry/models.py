@@ -82,7 +82,11 @@ class Asset:
 
 @dataclass(frozen=True)
 class Copy:
-    """One marked copy of an asset, given to one recipient."""
+    """One marked copy of an asset, given to one recipient.
+
+    ``code`` is the recipient's packed code for the asset (``code_bits / 8`` bytes), cached so that
+    identify need not derive it again; ``None`` for copies recorded without it.
+    """
 
     asset_id: str
     recipient_id: str
@@ -90,6 +94,7 @@ class Copy:
     output_name: str
     created_at: datetime | None = None
     id: int | None = None
+    code: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
