@@ -98,13 +98,13 @@ def main(argv: list[str] | None = None) -> int:
                 for kind in kinds:
                     data, _ = run_attack(attack, pictures[kind], seed=attack_index)
                     leak = luminance(load_display_rgb(data))
-                    alignment = register(analysis.luma, leak)
+                    alignment = register(analysis.reference_luma, leak)
                     if not alignment.verified:
                         unverified[kind] += sets_per_leak
                         continue
                     prepared = prepare(
-                        analysis.luma,
-                        analysis.mask,
+                        analysis.reference_luma,
+                        analysis.detection_mask,
                         leak,
                         alignment.homography,
                         analysis.keying.layout.layers[0].cols,

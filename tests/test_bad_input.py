@@ -225,21 +225,9 @@ def test_unusual_pixel_modes_are_marked_keeping_mode_and_alpha(world, marked, na
     assert sorted(c.recipient_id for c in copies) == sorted(RECIPIENTS)
 
 
-ALPHA_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="identify subtracts the original's RGB, ignoring its alpha, from a leak composited "
-    "on white: wherever alpha < 255 the residual shows the hidden picture, not the mark",
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=ALPHA_BUG) if name in ("rgba.png", "la.png") else name
-        for name in sorted(MARKABLE)
-    ],
-)
+# Transparent images included: a leak shows them flattened onto white, and identify compares it
+# with the original flattened the same way (this was a bug, found by this test).
+@pytest.mark.parametrize("name", sorted(MARKABLE))
 def test_unusual_pixel_modes_are_identified_after_social480(world, marked, tmp_path, name):
     copy = load_display_rgb(marked["out"] / "bob" / name)
     data, extension = run_attack("social480", copy, seed=5)

@@ -366,4 +366,8 @@ def test_identify_survives_a_leak_with_an_extreme_aspect_ratio(world, tmp_path):
     path = tmp_path / "stretched.png"
     with Image.open(io.BytesIO(world["copies"]["beta-rocket.jpg"])) as copy:
         copy.resize((8000, 64)).save(path)
-    assert api.identify(world["registry"], path).verdict in ("attributed", "inconclusive", "unknown")
+    assert api.identify(world["registry"], path).verdict in (
+        "attributed",
+        "inconclusive",
+        "unknown",
+    )

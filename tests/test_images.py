@@ -606,13 +606,13 @@ def test_unmarkable_but_readable_images_are_unsupported(tmp_path):
 
 def test_encode_like_rejects_mismatched_arrays(tmp_path):
     rng = np.random.default_rng(29)
-    src = load_image(save(tmp_path / "a.png", smooth_rgb(rng, 16, 24), "PNG"))
+    src = load_image(save(tmp_path / "a.png", smooth_rgb(rng, 40, 48), "PNG"))
     with pytest.raises(ValueError, match="pixels"):
         encode_like(src, src.pixels[:8])
     with pytest.raises(ValueError, match="pixels"):
         encode_like(src, src.pixels.astype(np.float32))
     with pytest.raises(ValueError, match="alpha"):
-        encode_like(src, src.pixels, np.zeros((16, 24), np.uint8))
+        encode_like(src, src.pixels, np.zeros((40, 48), np.uint8))
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,21 +35,27 @@ class AssetAnalysis:
 
     asset: Asset
     loaded: images.LoadedImage
-    luma: np.ndarray  # upright
-    mask: np.ndarray  # upright, gray levels
+    luma: np.ndarray  # upright, of the stored colour channels: what the mark is added to
+    mask: np.ndarray  # upright, gray levels: the amplitude the mark is added with
     keying: AssetKeying
+    reference_luma: np.ndarray  # what a leak of the unmarked original looks like
+    detection_mask: np.ndarray  # how much of the mark a leak can show, per pixel
 
 
 def analyse(asset: Asset, loaded: images.LoadedImage, key: bytes) -> AssetAnalysis:
     display = images.to_display(loaded.pixels, loaded.orientation)
     luma = mask_module.luminance(display)
+    amplitude = mask_module.perceptual_mask(luma)
+    reference, detection = luma, amplitude
+    if loaded.alpha is not None:
+        # A leak is the picture as shown: transparent parts flattened onto white (as
+        # load_display_rgb does), where the mark added to the colour channels fades with alpha.
+        opacity = images.to_display(loaded.alpha, loaded.orientation).astype(np.float32) / 255.0
+        reference = luma * opacity + 255.0 * (1.0 - opacity)
+        detection = amplitude * opacity
     layout = Layout.from_params(asset.params["pattern"])
     return AssetAnalysis(
-        asset,
-        loaded,
-        luma,
-        mask_module.perceptual_mask(luma),
-        AssetKeying(key, asset.sha256, layout),
+        asset, loaded, luma, amplitude, AssetKeying(key, asset.sha256, layout), reference, detection
     )
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from leaktrace import __version__
-from leaktrace.errors import InputError
+from leaktrace.errors import InputError, RegistryError
 from leaktrace.registry.models import Asset, Copy, Recipient
 from leaktrace.watermark.detect import DEFAULT_BOUND, DEFAULT_DECOYS, attribute
 
@@ -147,7 +147,7 @@ def _find_assets(
         nonlocal best_failure
         analysis = _load_original(registry, asset)
         result = registration.register(
-            analysis.luma,
+            analysis.reference_luma,
             leak_luma,
             original_features=_cached_features(registry, asset),
             leak_features=leak_features,
@@ -245,39 +245,34 @@ def identify_file(
 
     # Every (asset, recipient) pair scored is one hypothesis: correct for all of them.
     holders = {
-        located.analysis.asset.id: {
-            r.id: r for r in registry.recipients_of_asset(located.analysis.asset.id)
-        }
+        located.analysis.asset.id: registry.recipient_codes(located.analysis.asset.id)
         for located in verified
     }
-    family = sum(len(h) for h in holders.values())
+    family = sum(len(ids) for ids, _ in holders.values())
     scored: list[_Scored] = []
     for located in verified:
         analysis = located.analysis
-        recipients = holders[analysis.asset.id]
-        if not recipients:
+        ids, cached = holders[analysis.asset.id]
+        if not ids:
             continue
         projection = extract(
             analysis.keying,
-            analysis.luma,
-            analysis.mask,
+            analysis.reference_luma,
+            analysis.detection_mask,
             leak_luma,
             located.registration.homography,
         )
-        ids = sorted(recipients)
-        codes = np.stack([analysis.keying.recipient_code(rid) for rid in ids])
         scores = attribute(
             projection.y,
-            codes,
+            _packed_codes(analysis.keying, ids, cached),
             ids,
             analysis.keying.decoy_codes(decoys),
             bound=bound,
             family_size=family,
         )
+        _confirm_codes(analysis.keying, ids, cached, scores.significant)
         scored.append(
-            _Scored(
-                located, scores, projection, recipients, registry.copies_of_asset(analysis.asset.id)
-            )
+            _Scored(located, scores, projection, *_named(registry, analysis, scores, sha256))
         )
     if not scored:
         asset = verified[0].analysis.asset
@@ -288,6 +283,58 @@ def identify_file(
     best = min(scored, key=lambda item: item.scores.p_family[0])
     _report(result, best, bound, family, [item.located.analysis.asset.id for item in scored])
     return _audit(registry, result)
+
+
+def _confirm_codes(keying, ids: list[str], cached: list[bytes | None], accused: list[str]) -> None:
+    """Refuse to accuse on a cached code that the key does not reproduce.
+
+    Codes are cached in the registry for speed; anyone able to write to the database could copy
+    the guilty recipient's code onto an innocent one. Re-deriving the few accused codes from the
+    key costs microseconds and makes such an edit an error instead of an accusation.
+    """
+    by_id = dict(zip(ids, cached, strict=True))
+    for rid in accused:
+        stored = by_id.get(rid)
+        if stored is not None and stored != np.packbits(keying.recipient_code(rid) > 0).tobytes():
+            raise RegistryError(
+                f"the registry's record of the code given to {rid} does not match the key: the "
+                "registry was altered, so no accusation is made; run leaktrace audit"
+            )
+
+
+def _packed_codes(keying, ids: list[str], cached: list[bytes | None]) -> np.ndarray:
+    """The recipients' codes packed 8 per byte: cached at mark time, derived where missing
+    (copies recorded before the registry cached codes)."""
+    n_bytes = keying.layout.code_bits // 8
+    if None not in cached:  # the usual case: every code was cached at mark time
+        blob = b"".join(cached)
+        if len(blob) == n_bytes * len(ids):
+            return np.frombuffer(blob, dtype=np.uint8).reshape(len(ids), n_bytes)
+    rows = [
+        code
+        if code is not None and len(code) == n_bytes
+        else np.packbits(keying.recipient_code(rid) > 0).tobytes()
+        for rid, code in zip(ids, cached, strict=True)
+    ]
+    return np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(len(ids), n_bytes)
+
+
+def _named(registry, analysis, scores, leak_sha256: str) -> tuple[dict[str, Recipient], list[Copy]]:
+    """Only what the report shows: the recipients listed as candidates or proved, and the copies
+    of the proved ones and of the leak's exact bytes (not all 10^5 of an asset's holders)."""
+    asset_id = analysis.asset.id
+    shown = list(
+        dict.fromkeys([*scores.recipient_ids[:MAX_CANDIDATES_REPORTED], *scores.significant])
+    )
+    recipients = {r.id: r for r in registry.get_recipients(shown)}
+    copies = registry.list_copies(asset_id=asset_id, recipient_ids=scores.significant)
+    seen = {c.id for c in copies}
+    copies += [
+        c
+        for c in registry.list_copies(asset_id=asset_id, output_sha256=leak_sha256)
+        if c.id not in seen
+    ]
+    return recipients, copies
 
 
 def _report(

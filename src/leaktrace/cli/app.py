@@ -12,6 +12,7 @@ Exit codes (also in README.md):
 3     ``mark``/``scan``: some files failed (the others were done)
 4     ``identify``/``scan`` ran but attributed nobody (inconclusive/unknown)
 5     ``audit``: the audit trail is broken (the first broken row is named)
+6     ``mark``: nothing to do (every copy already exists with its recorded SHA-256)
 ====  ==========================================================
 """
 
@@ -28,14 +29,13 @@ from typer.core import TyperGroup
 from leaktrace import __version__, config
 from leaktrace.errors import LeaktraceError
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_NOT_ATTRIBUTED, EXIT_AUDIT_BROKEN = (
-    0,
-    1,
-    2,
-    3,
-    4,
-    5,
-)
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+EXIT_NOT_ATTRIBUTED = 4
+EXIT_AUDIT_BROKEN = 5
+EXIT_NOTHING_TO_DO = 6
 
 # Rich drops colours for NO_COLOR by itself but keeps bold and dim; no styling at all is asked for.
 _COLOUR = None if config.colour_disabled() else "auto"

