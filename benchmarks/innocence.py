@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _docs import write_block
+
 ROOT = Path(__file__).resolve().parents[1]
 ATTACKS = [
     "social1080", "social480", "social320", "jpeg50", "crop25", "rotate5_crop", "screenshot75",
@@ -162,14 +164,7 @@ def render(min_p, unverified, args) -> list[str]:
 
 
 def write_docs(path: Path, lines: list[str]) -> None:
-    text = path.read_text() if path.exists() else ""
-    begin, end = "<!-- innocence:begin -->", "<!-- innocence:end -->"
-    block = begin + "\n" + "\n".join(lines) + "\n" + end
-    if begin in text and end in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text + "\n## Never accuse an innocent\n\n" + block + "\n"
-    path.write_text(text)
+    write_block(path, "innocence", lines, heading="## Never accuse an innocent\n\n")
 
 
 if __name__ == "__main__":

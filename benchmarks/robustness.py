@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _docs import write_block
+
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = {"photo": ROOT / "fixtures" / "photos", "draft": ROOT / "fixtures" / "drafts"}
 
@@ -157,14 +159,7 @@ def render(results, looks, names, kinds, args) -> list[str]:
 
 
 def write_docs(path: Path, lines: list[str]) -> None:
-    text = path.read_text() if path.exists() else ""
-    begin, end = "<!-- robustness:begin -->", "<!-- robustness:end -->"
-    block = begin + "\n" + "\n".join(lines) + "\n" + end
-    if begin in text and end in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text + "\n" + block + "\n"
-    path.write_text(text)
+    write_block(path, "robustness", lines, heading="")
 
 
 if __name__ == "__main__":

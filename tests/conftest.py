@@ -7,6 +7,7 @@ PostgreSQL runs skip, or fail when ``CI=true``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -31,15 +32,15 @@ def pg_server_url() -> str:
     return url
 
 
-@pytest.fixture
-def pg_database(pg_server_url: str) -> Iterator[str]:
-    """The URL of a new, empty database, dropped (with any open connections) after the test."""
+@contextlib.contextmanager
+def fresh_pg_database(server_url: str, prefix: str = "leaktrace_test") -> Iterator[str]:
+    """The URL of a new, empty database on the server, dropped (with any open connections) after."""
     import psycopg
     from sqlalchemy.engine import make_url
 
-    server = make_url(pg_server_url)
+    server = make_url(server_url)
     admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"leaktrace_test_{uuid.uuid4().hex[:16]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -47,6 +48,13 @@ def pg_database(pg_server_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_database(pg_server_url: str) -> Iterator[str]:
+    """The URL of a new, empty database, dropped after the test."""
+    with fresh_pg_database(pg_server_url) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,19 +102,10 @@ def sha256_of(path: Path) -> str:
 @pytest.fixture(scope="module")
 def pg_server_database(request: pytest.FixtureRequest) -> Iterator[str]:
     """A new PostgreSQL database for this module's registry, dropped at the end."""
-    import psycopg
-    from sqlalchemy.engine import make_url
+    from conftest import fresh_pg_database
 
-    server = make_url(request.getfixturevalue("pg_server_url"))
-    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    name = f"leaktrace_records_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_pg_database(request.getfixturevalue("pg_server_url"), "leaktrace_records") as url:
+        yield url
 
 
 @pytest.fixture(

@@ -7,6 +7,7 @@ existed with its recorded SHA-256 (a rerun of a finished batch).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -152,24 +153,15 @@ def _run(registry, paths, out_dir, recipient_ids, workers, scheduler, n_files, a
         def advance(_copy) -> None:
             progress.advance(task)
 
-        if scheduler:
-            with make_executor(scheduler=scheduler) as executor:
-                return mark_files(
-                    registry,
-                    paths,
-                    out_dir,
-                    recipient_ids=recipient_ids,
-                    on_copy=advance,
-                    executor=executor,
-                )
-        return mark_files(
-            registry,
-            paths,
-            out_dir,
-            recipient_ids=recipient_ids,
-            on_copy=advance,
-            workers=min(workers, n_files),
-        )
+        with contextlib.ExitStack() as stack:
+            where = (
+                {"executor": stack.enter_context(make_executor(scheduler=scheduler))}
+                if scheduler
+                else {"workers": min(workers, n_files)}
+            )
+            return mark_files(
+                registry, paths, out_dir, recipient_ids=recipient_ids, on_copy=advance, **where
+            )
 
 
 def _progress(*, enabled: bool):
