@@ -23,6 +23,7 @@ from leaktrace.registry.models import Asset, Recipient
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif"}
 
 __all__ = [
+    "audit",
     "IMAGE_SUFFIXES",
     "MarkReport",
     "add_recipient",
@@ -474,3 +475,11 @@ def identify(registry: SqlRegistry, leak: str | Path, **options):
     from leaktrace.identify import identify_file
 
     return identify_file(registry, Path(leak), **options)
+
+
+def audit(registry: SqlRegistry):
+    """Verify the audit log's hash chain and that every record still matches the row that
+    recorded it; returns an :class:`~leaktrace.registry.models.AuditReport`."""
+    from leaktrace.registry.reconcile import check_audit_trail
+
+    return check_audit_trail(registry)
