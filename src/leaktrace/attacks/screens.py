@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 from leaktrace.attacks import _draw
 from leaktrace.attacks.codecs import check_image
-from leaktrace.attacks.geometry import resize
+from leaktrace.attacks.geometry import scale
 
 __all__ = ["UIS", "screenshot", "viewer_screen", "zoom_image"]
 
@@ -67,9 +67,7 @@ def zoom_image(image: np.ndarray, zoom: float) -> np.ndarray:
         raise ValueError(f"zoom must be > 0, got {zoom}")
     if zoom == 1.0:
         return image.copy()
-    height, width = image.shape[:2]
-    size = (max(2, round(width * zoom)), max(2, round(height * zoom)))
-    return resize(image, size, method="area" if zoom < 1 else "bilinear")
+    return scale(image, zoom, method="area" if zoom < 1 else "bilinear")
 
 
 def _canvas_size(
