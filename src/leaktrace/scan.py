@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from leaktrace.errors import InputError, LeaktraceError
+from leaktrace.parallel import default_workers, one_thread_per_worker
 from leaktrace.watermark.detect import DEFAULT_BOUND
 
 IMAGE_SUFFIXES = frozenset(
@@ -165,7 +166,9 @@ def _registry_for(location: str, key: bytes | None):
 
 
 def _open_worker_registry(location: str, key: bytes | None) -> None:
-    """Process-pool initializer: open this worker's registry before the first file arrives."""
+    """Process-pool initializer: one OpenCV thread, and this worker's registry opened before the
+    first file arrives."""
+    one_thread_per_worker()
     with contextlib.suppress(LeaktraceError):  # reported per file by identify_one instead
         _registry_for(location, key)
 
@@ -215,6 +218,7 @@ def identify_one(
         from leaktrace.identify import identify_file
 
         if registry is None:
+            one_thread_per_worker()  # also on a Dask worker, which runs no pool initializer
             registry = _registry_for(location, key)
         result = identify_file(registry, Path(path), bound=bound)
     except LeaktraceError as exc:
@@ -241,14 +245,6 @@ def _internal(exc: BaseException) -> str:
 
 
 # ----------------------------------------------------------------------------- parent side
-
-
-def default_workers() -> int:
-    """The CPUs this process may run on (the affinity mask, not the machine's total)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 class Scan:
@@ -384,15 +380,18 @@ def _in_workers(
             initargs=(location, key),
         )
         executor = own_pool
+    # A cluster's workers do not share this process's working directory; local ones do, and
+    # keep the paths as the user gave them.
+    where = str if own_pool is not None else os.path.abspath
     try:
         futures = [
             executor.submit(
                 identify_one,
                 location,
                 key,
-                str(path),
+                where(path),
                 bound=bound,
-                report_path=_report_for(reports, rel),
+                report_path=None if reports is None else where(_report_for(reports, rel)),
                 parameters=parameters,
             )
             for path, rel in files

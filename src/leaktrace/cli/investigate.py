@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from leaktrace.cli.app import (
     EXIT_PARTIAL,
     JsonOption,
     app,
+    fail,
     open_registry,
     out,
     print_json,
@@ -122,7 +124,18 @@ def scan(
             "--workers",
             metavar="N",
             min=1,
-            help="Worker processes. Default: one per CPU; 1 runs in this process.",
+            help="Worker processes. Default: $LEAKTRACE_WORKERS, then one per CPU; "
+            "1 runs in this process.",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Run on this Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local "
+            "processes; needs a PostgreSQL registry, and the workers must see DIR at the same "
+            "path. Default: $LEAKTRACE_SCHEDULER.",
         ),
     ] = None,
     max_false_accusation: MaxFalseAccusationOption = 1e-9,
@@ -142,16 +155,40 @@ def scan(
     Example: leaktrace scan crawl/ --report-dir evidence/
     """
     from leaktrace import config
+    from leaktrace.parallel import make_executor
+    from leaktrace.registry.engines import is_url
     from leaktrace.scan import scan_folder
 
-    run = scan_folder(
-        config.registry_location(state.registry_location),
-        config.key_from_environment(),
-        folder,
-        workers=workers,
-        bound=max_false_accusation,
-        report_dir=report_dir,
-    )
+    location = config.registry_location(state.registry_location)
+    scheduler = config.scheduler_address(scheduler)
+    if scheduler and not is_url(location):
+        raise fail(
+            "--scheduler needs a PostgreSQL registry (--registry postgresql://...): the "
+            "cluster's workers cannot share a SQLite file"
+        )
+    with contextlib.ExitStack() as stack:
+        executor = stack.enter_context(make_executor(scheduler=scheduler)) if scheduler else None
+        results = _scan(
+            scan_folder(
+                location,
+                config.key_from_environment(),
+                folder,
+                workers=workers or config.workers_default(),
+                executor=executor,
+                bound=max_false_accusation,
+                report_dir=report_dir,
+            ),
+            as_json,
+        )
+    if not as_json:
+        _render_scan(folder, results, report_dir)
+    if any(result.failed for result in results):
+        raise typer.Exit(EXIT_PARTIAL)
+    if not any(result.verdict == "attributed" for result in results):
+        raise typer.Exit(EXIT_NOT_ATTRIBUTED)
+
+
+def _scan(run, as_json: bool) -> list:
     results = []
     try:
         with _progress(enabled=not as_json and out.is_terminal) as progress:
@@ -164,12 +201,7 @@ def scan(
                 progress.advance(task)
     finally:
         run.close()
-    if not as_json:
-        _render_scan(folder, results, report_dir)
-    if any(result.failed for result in results):
-        raise typer.Exit(EXIT_PARTIAL)
-    if not any(result.verdict == "attributed" for result in results):
-        raise typer.Exit(EXIT_NOT_ATTRIBUTED)
+    return results
 
 
 def _progress(*, enabled: bool):
