@@ -6,6 +6,11 @@ luminance, then verified by normalised cross-correlation of the aligned images. 
 hypothesis wins. An alignment that cannot be verified is reported as such, never guessed: the
 caller then answers "inconclusive".
 
+A mirrored leak (a selfie camera, an editor's "flip" button) is searched for by running the same
+hypotheses on the leak flipped left to right; a verified result is then a homography with a
+negative determinant. A verified alignment is finally refined tile by tile
+(:mod:`leaktrace.match.refine`) when that makes the aligned images correlate better.
+
 All homographies map *original* pixel coordinates to *leak* pixel coordinates, so the original is
 warped into the leak's frame and the leak's own noise is never resampled.
 """
@@ -13,17 +18,22 @@ warped into the leak's frame and the leak's own noise is never resampled.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
 
 from leaktrace.match.geometry import resize_matrix
+from leaktrace.match.refine import LocalWarp, estimate_local_warp, warp_original
 
 WORK_SIDE = 1024
 SEARCH_SIDE = 320
 MIN_NCC = 0.5
 MIN_EDGE_NCC = 0.25
+MIN_TRIMMED_EDGE_NCC = 0.5
+# An unflipped alignment whose edges agree this well is not beaten by a mirror image.
+MIRROR_SKIP_EDGE_NCC = 0.9
 MIN_MATCHES = 8  # enough for a hypothesis; verification decides
 MIN_OVERLAP_PIXELS = 4096
 
@@ -45,6 +55,25 @@ class Features:
         with np.load(io.BytesIO(data)) as arrays:
             return cls(arrays["points"], arrays["descriptors"])
 
+    def mirrored(self, axis: float) -> Features:
+        """The features the image flipped left to right (``x -> axis - x``) would have.
+
+        SIFT describes a keypoint in a frame turned to its dominant gradient; in that frame a
+        mirror flips the descriptor's 4 x 4 grid top to bottom and negates every gradient angle,
+        so the descriptors are permuted instead of recomputed.
+        """
+        points = self.points.copy()
+        points[:, 0] = axis - points[:, 0]
+        return Features(points, self.descriptors[:, _MIRROR_DESCRIPTOR])
+
+
+def _mirror_permutation() -> np.ndarray:
+    index = np.arange(128).reshape(4, 4, 8)  # (grid row, grid column, orientation bin)
+    return index[::-1][:, :, (8 - np.arange(8)) % 8].ravel()
+
+
+_MIRROR_DESCRIPTOR = _mirror_permutation()
+
 
 @dataclass(frozen=True)
 class Registration:
@@ -57,11 +86,19 @@ class Registration:
     reason: str | None = None
     edge_ncc: float = 0.0
     tried: list[dict] = field(default_factory=list)
+    # Correction of the homography measured tile by tile; None where it did not help.
+    local_warp: LocalWarp | None = None
+
+    @property
+    def mirrored(self) -> bool:
+        return self.homography is not None and bool(np.linalg.det(self.homography[:2, :2]) < 0)
 
     def to_dict(self) -> dict:
         return {
             "verified": self.verified,
             "method": self.method,
+            "mirrored": self.mirrored,
+            "local_warp": None if self.local_warp is None else self.local_warp.to_dict(),
             "ncc": round(self.ncc, 4),
             "edge_ncc": round(self.edge_ncc, 4),
             "inliers": self.inliers,
@@ -160,13 +197,18 @@ def feature_hypotheses(original: Features, leak: Features) -> list[tuple[str, np
     return found
 
 
+# Mirrors x about 0: features of the flipped leak in a frame where no width is needed.
+_FLIP_X = np.diag([-1.0, 1.0, 1.0])
+
+
 def match_features(original: Features, leak: Features) -> tuple[np.ndarray | None, int]:
-    """The best feature hypothesis and its inlier count (used to rank candidate assets)."""
-    found = feature_hypotheses(original, leak)
+    """The best feature hypothesis and its inlier count (used to rank candidate assets),
+    the leak's mirror image included (then the homography has a negative determinant)."""
+    found = [(h, n) for _, h, n in feature_hypotheses(original, leak)]
+    found += [(_FLIP_X @ h, n) for _, h, n in feature_hypotheses(original, leak.mirrored(0.0))]
     if not found:
         return None, 0
-    _, homography, inliers = max(found, key=lambda item: item[2])
-    return homography, inliers
+    return max(found, key=lambda item: item[1])
 
 
 def _fits(inner: np.ndarray, outer: np.ndarray) -> bool:
@@ -284,16 +326,36 @@ class _Check:
     ncc: float  # blurred intensities
     edge_ncc: float  # band-passed: edges must coincide, smooth skies and paper cannot fake it
     coverage: float
+    # The same over the pixels the aligned original explains (overlays set aside).
+    trimmed_ncc: float = 0.0
+    trimmed_edge_ncc: float = 0.0
+
+    def verifies(self, min_ncc: float = MIN_NCC) -> bool:
+        if self.edge_ncc >= MIN_EDGE_NCC and self.ncc >= min_ncc:
+            return True
+        # Setting pixels aside by their fit to the original flatters any alignment's intensity
+        # correlation, unrelated pictures included; their edges it cannot make coincide, so
+        # the trimmed figures must show edges agreeing far better than the plain gate asks.
+        return self.trimmed_edge_ncc >= MIN_TRIMMED_EDGE_NCC and self.trimmed_ncc >= min_ncc
 
     @property
     def passes(self) -> bool:
-        return self.edge_ncc >= MIN_EDGE_NCC and self.ncc >= MIN_NCC
+        return self.verifies()
+
+    @property
+    def clear(self) -> bool:
+        """So good that no other hypothesis need be tried. Judged without trimming: a mirrored
+        alignment of a near-symmetric drawing correlates perfectly once the few asymmetric
+        parts are set aside."""
+        return self.edge_ncc >= 0.6 and self.ncc >= 0.85
 
     @property
     def rank(self) -> tuple[bool, float]:
         # Edge correlation gates but does not rank: over a smaller overlap with less smooth sky
-        # it rises, so it would favour alignments that cover less of the picture.
-        return (self.passes, self.ncc)
+        # it rises, so it would favour alignments that cover less of the picture. A sticker or
+        # caption must not make the right alignment lose to a wrong one, nor may trimming make
+        # a wrong one of a near-symmetric picture win: rank on both.
+        return (self.passes, self.ncc + self.trimmed_ncc)
 
 
 def _verify(original: np.ndarray, leak: np.ndarray, homography: np.ndarray) -> _Check:
@@ -309,10 +371,60 @@ def _verify(original: np.ndarray, leak: np.ndarray, homography: np.ndarray) -> _
         return _Check(0.0, 0.0, coverage)
     blurred = cv2.warpPerspective(cv2.GaussianBlur(original, (0, 0), 1.5), homography, size)
     edges = cv2.warpPerspective(_band_pass(original), homography, size)
+    return _correlate(blurred, edges, leak, valid)
+
+
+# Pixels further than this many robust standard deviations, and than this share of the leak's
+# range, from the aligned original's linear fit are something the original does not show (a
+# caption, a sticker, glare).
+OUTLIER_SIGMAS = 3.0
+OUTLIER_RANGE = 0.2
+# Only a minority may be set aside: an alignment that explains less is not one.
+MAX_OUTLIER_SHARE = 0.4
+
+
+def _correlate(
+    blurred: np.ndarray, edges: np.ndarray, leak: np.ndarray, valid: np.ndarray
+) -> _Check:
+    """Correlations of the aligned original (blurred, band-passed) with the leak over the
+    overlap, leaving out what the leak added on top of the picture.
+
+    Both the plain correlations and the trimmed ones are returned: see :meth:`_Check.verifies`.
+    """
+    leak_blurred = cv2.GaussianBlur(leak, (0, 0), 1.5)
+    a, b = blurred[valid].astype(np.float64), leak_blurred[valid].astype(np.float64)
+    # The fit's statistics from a sample: medians over a million pixels cost more than the rest.
+    sample = slice(None, None, max(1, a.size // 50_000))
+    a_s, b_s = a[sample], b[sample]
+    # Resampling and blur leave errors of some gray levels along every edge of a flat picture;
+    # an overlay differs by a large part of the picture's range.
+    low, high = np.percentile(b_s, [1, 99])
+    gross = OUTLIER_RANGE * float(high - low)
+    inlier_s = np.ones(a_s.size, bool)
+    for _ in range(2):  # refit without the outliers, which pull the line towards themselves
+        slope = np.cov(a_s[inlier_s], b_s[inlier_s])[0, 1] / max(float(a_s[inlier_s].var()), 1e-9)
+        offset = float(np.median((b_s - slope * a_s)[inlier_s]))
+        spread = 1.4826 * float(np.median(np.abs(b_s - slope * a_s - offset)[inlier_s]))
+        limit = max(OUTLIER_SIGMAS * spread + 2.0, gross)
+        inlier_s = np.abs(b_s - slope * a_s - offset) <= limit
+    inlier = np.abs(b - slope * a - offset) <= limit
+    keep = valid.copy()
+    if inlier.mean() >= 1 - MAX_OUTLIER_SHARE:
+        keep[valid] = inlier
+    outliers = valid & ~keep
+    # The band-pass spreads an overlay's edges over its low-pass radius: set that aside too.
+    edge_keep = keep & ~cv2.dilate(outliers.astype(np.uint8), np.ones((11, 11), np.uint8)).astype(
+        bool
+    )
+    if edge_keep.sum() < max(MIN_OVERLAP_PIXELS, 0.3 * valid.sum()):
+        edge_keep = keep
+    leak_edges = _band_pass(leak)
     return _Check(
-        _ncc(blurred[valid], cv2.GaussianBlur(leak, (0, 0), 1.5)[valid]),
-        _ncc(edges[valid], _band_pass(leak)[valid]),
-        coverage,
+        _ncc(blurred[valid], leak_blurred[valid]),
+        _ncc(edges[valid], leak_edges[valid]),
+        float(valid.mean()),
+        _ncc(blurred[keep], leak_blurred[keep]),
+        _ncc(edges[edge_keep], leak_edges[edge_keep]),
     )
 
 
@@ -338,6 +450,60 @@ def register(
         Smallest normalised cross-correlation of the aligned, blurred images that counts as a
         verified alignment.
     """
+    cache: dict[str, Features] = {}
+
+    def features() -> Features:
+        if "original" not in cache:
+            cache["original"] = (
+                original_features if original_features is not None else compute_features(original)
+            )
+        return cache["original"]
+
+    lazy = leak_features if leak_features is not None else LazyFeatures(leak)
+    best, tried, clear = _search(original, leak, features, lazy.get)
+    # Perhaps the leak is a mirror image: the flipped leak goes through the same hypotheses, so
+    # the plausibility rules stay as strict as ever. A near-symmetric picture can align fairly
+    # well unflipped (a fundus photo rotated), so only a near-perfect alignment skips the check.
+    if best is None or best[0].edge_ncc < MIRROR_SKIP_EDGE_NCC:
+        # Once an unflipped alignment verifies, a mirrored one must be found by more feature
+        # matches to beat it (not at all by features after a clear one that needed none), and
+        # the slow template search is left out.
+        verified = best is not None and best[0].passes
+        min_inliers: int | None = 0
+        if verified:
+            min_inliers = best[3] + 1 if best[3] > 0 or not clear else None
+        width = leak.shape[1]
+        flipped = np.ascontiguousarray(leak[:, ::-1])
+        m_best, m_tried, _ = _search(
+            original,
+            flipped,
+            features,
+            lambda: lazy.get().mirrored(width - 1.0),
+            templates=not verified,
+            min_inliers=min_inliers,
+        )
+        tried += [{**entry, "method": f"mirrored {entry['method']}"} for entry in m_tried]
+        if m_best is not None and (best is None or m_best[0].rank > best[0].rank):
+            check, homography, method, inliers = m_best
+            unflip = np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+            best = (check, unflip @ homography, f"mirrored {method}", inliers)
+    result = _finish(best, tried, min_ncc)
+    if result.verified:
+        result = _with_local_warp(original, leak, result)
+    return result
+
+
+def _search(
+    original: np.ndarray,
+    leak: np.ndarray,
+    original_features: Callable[[], Features],
+    leak_features: Callable[[], Features],
+    *,
+    templates: bool = True,
+    min_inliers: int | None = 0,
+) -> tuple[tuple[_Check, np.ndarray, str, int] | None, list[dict], bool]:
+    """Every hypothesis for one orientation of the leak: the best (check, homography, method,
+    inliers), what was tried, and whether the best is clearly right (no need to look further)."""
     o_work, o_factor = _resize_to(original, WORK_SIDE)
     l_work, l_factor = _resize_to(leak, WORK_SIDE)
     to_work = _scale_matrix(l_factor)  # leak full -> leak work
@@ -372,28 +538,90 @@ def register(
                 "method": method,
                 "ncc": round(check.ncc, 4),
                 "edge_ncc": round(check.edge_ncc, 4),
+                "trimmed_ncc": round(check.trimmed_ncc, 4),
+                "trimmed_edge_ncc": round(check.trimmed_edge_ncc, 4),
                 "coverage": round(check.coverage, 4),
             }
         )
         if best is None or check.rank > best[0].rank:
             best = (check, to_full(h_work), method, inliers)
-        return check.edge_ncc >= 0.6 and check.ncc >= 0.85
+        return check.clear
 
     o_h, o_w = original.shape
     l_h, l_w = leak.shape
     if abs((o_w / o_h) / (l_w / l_h) - 1) < 0.04:
         full_frame = np.array([[l_w / o_w, 0, 0], [0, l_h / o_h, 0], [0, 0, 1.0]])
         if consider("full-frame", full_frame):
-            return _finish(best, tried, min_ncc)
-    features = original_features if original_features is not None else compute_features(original)
-    lazy = leak_features if leak_features is not None else LazyFeatures(leak)
-    for method, homography, inliers in feature_hypotheses(features, lazy.get()):
-        if consider(method, homography, inliers):
-            return _finish(best, tried, min_ncc)
+            return best, tried, True
+    hypotheses = (
+        [] if min_inliers is None else feature_hypotheses(original_features(), leak_features())
+    )
+    for method, homography, inliers in hypotheses:
+        if inliers >= (min_inliers or 0) and consider(method, homography, inliers):
+            return best, tried, True
+    if not templates:
+        return best, tried, False
     for index, guess in enumerate(_template_hypotheses(o_work, l_work)):
         if consider(f"template-search-{index + 1}", to_full(guess)):
-            break
-    return _finish(best, tried, min_ncc)
+            return best, tried, True
+    return best, tried, False
+
+
+# The tile refinement must raise the edge correlation by at least this much to be kept: less is
+# within what resampling alone changes.
+MIN_WARP_GAIN = 0.003
+# Edges that already agree this well leave a local warp nothing to correct.
+NO_WARP_EDGE_NCC = 0.98
+
+
+def _with_local_warp(original: np.ndarray, leak: np.ndarray, result: Registration) -> Registration:
+    """``result`` with the tile-by-tile correction of its homography, if that aligns better."""
+    if result.edge_ncc >= NO_WARP_EDGE_NCC:
+        return result
+    warp = estimate_local_warp(original, leak, result.homography)
+    if warp is None:
+        return result
+    o_work, o_factor = _resize_to(original, WORK_SIDE)
+    l_work, l_factor = _resize_to(leak, WORK_SIDE)
+    h_work = _scale_matrix(l_factor) @ result.homography @ np.linalg.inv(_scale_matrix(o_factor))
+    scale = (l_work.shape[1] / leak.shape[1], l_work.shape[0] / leak.shape[0])
+    before = _verify_mapped(o_work, l_work, h_work, None, scale)
+    after = _verify_mapped(o_work, l_work, h_work, warp, scale)
+    if (
+        after.trimmed_edge_ncc < before.trimmed_edge_ncc + MIN_WARP_GAIN
+        or after.trimmed_ncc < before.trimmed_ncc - 1e-3
+    ):
+        return result
+    gain = {
+        "edge_ncc": round(before.trimmed_edge_ncc, 4),
+        "edge_ncc_warped": round(after.trimmed_edge_ncc, 4),
+    }
+    return replace(result, local_warp=replace(warp, check=gain))
+
+
+def _verify_mapped(
+    original: np.ndarray,
+    leak: np.ndarray,
+    homography: np.ndarray,
+    local_warp: LocalWarp | None,
+    leak_scale: tuple[float, float],
+) -> _Check:
+    """:func:`_verify` through an optional local warp (sampled by remapping, with or without it,
+    so that the two can be compared fairly)."""
+    blurred, valid = warp_original(
+        cv2.GaussianBlur(original, (0, 0), 1.5),
+        homography,
+        leak.shape,
+        local_warp,
+        leak_scale=leak_scale,
+    )
+    edges, _ = warp_original(
+        _band_pass(original), homography, leak.shape, local_warp, leak_scale=leak_scale
+    )
+    valid = cv2.erode(valid.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    if valid.sum() < MIN_OVERLAP_PIXELS:
+        return _Check(0.0, 0.0, float(valid.mean()))
+    return _correlate(blurred, edges, leak, valid)
 
 
 def _finish(best, tried: list[dict], min_ncc: float) -> Registration:
@@ -410,10 +638,12 @@ def _finish(best, tried: list[dict], min_ncc: float) -> Registration:
         )
     check, homography, method, inliers = best
     reason = None
-    if not check.passes or check.ncc < min_ncc:
+    if not check.verifies(min_ncc):
         reason = (
             f"best alignment ({method}) correlates {check.ncc:.2f} with the original and "
-            f"{check.edge_ncc:.2f} in its edges (needs {min_ncc} and {MIN_EDGE_NCC})"
+            f"{check.edge_ncc:.2f} in its edges (needs {min_ncc} and {MIN_EDGE_NCC}), and "
+            f"{check.trimmed_ncc:.2f} and {check.trimmed_edge_ncc:.2f} without the pixels it "
+            f"does not explain (needs {min_ncc} and {MIN_TRIMMED_EDGE_NCC})"
         )
     return Registration(
         homography=homography,

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from leaktrace.match.geometry import local_scale, resize_matrix
+from leaktrace.match.refine import LocalWarp, original_coordinates
 from leaktrace.watermark.pattern import AssetKeying, project
 
 DETECT_SIDE = 1536
@@ -93,6 +94,7 @@ def extract(
     homography: np.ndarray,
     *,
     detect_side: int = DETECT_SIDE,
+    local_warp: LocalWarp | None = None,
 ) -> Projection:
     """Project the leak's residual onto ``keying``'s code groups (see :func:`prepare`)."""
     prepared = prepare(
@@ -102,6 +104,7 @@ def extract(
         homography,
         keying.layout.layers[0].cols,
         detect_side=detect_side,
+        local_warp=local_warp,
     )
     return prepared.project(keying)
 
@@ -114,6 +117,7 @@ def prepare(
     coarse_cols: int,
     *,
     detect_side: int = DETECT_SIDE,
+    local_warp: LocalWarp | None = None,
 ) -> WeightedResidual:
     """The leak's matched-filtered residual, ready to be projected under any key.
 
@@ -127,24 +131,25 @@ def prepare(
         Verified mapping of original pixel coordinates to leak pixel coordinates.
     coarse_cols : int
         Cells across the pattern's coarse layer: sets the scale of shading removal.
+    local_warp : LocalWarp, optional
+        The registration's tile-by-tile correction of ``homography``
+        (:attr:`leaktrace.match.registration.Registration.local_warp`).
     """
     factor = min(1.0, detect_side / max(leak_luma.shape))
     leak = leak_luma.astype(np.float32)
+    leak_scale = (1.0, 1.0)
     if factor < 1.0:
         size = (round(leak.shape[1] * factor), round(leak.shape[0] * factor))
         leak = cv2.resize(leak, size, interpolation=cv2.INTER_AREA)
-        homography = (
-            resize_matrix(size[0] / leak_luma.shape[1], size[1] / leak_luma.shape[0]) @ homography
-        )
+        leak_scale = (size[0] / leak_luma.shape[1], size[1] / leak_luma.shape[0])
+        homography = resize_matrix(*leak_scale) @ homography
     height, width = leak.shape
     o_height, o_width = original_luma.shape
 
     # Original-frame coordinates of every leak pixel centre.
-    inverse = np.linalg.inv(homography)
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    den = inverse[2, 0] * xs + inverse[2, 1] * ys + inverse[2, 2]
-    cols = (inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]) / den
-    rows = (inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]) / den
+    cols, rows = original_coordinates(
+        homography, (height, width), local_warp, leak_scale=leak_scale
+    )
     margin = 2.0
     valid = (cols >= margin) & (cols <= o_width - 1 - margin)
     valid &= (rows >= margin) & (rows <= o_height - 1 - margin)
