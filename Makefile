@@ -21,6 +21,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	scripts/ensure-chromium
+	scripts/ensure-ghostscript
 	scripts/with-postgres $(VENV)/bin/python -m pytest -q
 
 lint: $(STAMP)

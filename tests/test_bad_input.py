@@ -292,16 +292,15 @@ def test_unmarkable_formats_are_refused_but_read_as_leaks(world, tmp_path, name)
 
 def refused_file(name: str, folder: Path) -> Path:
     path = folder / name
-    if name in ("document.pdf", "encrypted.pdf"):
+    if name in ("encrypted.pdf", "truncated.pdf"):
         with pikepdf.new() as pdf:
             pdf.add_blank_page(page_size=(200, 100))
-            if name == "encrypted.pdf":
+            if name == "encrypted.pdf":  # no password given: refused with a hint
                 pdf.save(path, encryption=pikepdf.Encryption(owner="owner", user="reader"))
             else:
                 pdf.save(path)
-    elif name == "image.pdf":  # a PDF that is one photo: still a PDF
-        with Image.open(ROCKET) as photo:
-            photo.save(path, "PDF", resolution=72)
+        if name == "truncated.pdf":
+            path.write_bytes(path.read_bytes()[:300])
     elif name == "zero-bytes.webp":
         path.write_bytes(b"")
     elif name == "folder.jpg":
@@ -312,16 +311,15 @@ def refused_file(name: str, folder: Path) -> Path:
 
 # name -> what the one line must say, for mark and for identify.
 REFUSED = {
-    "document.pdf": ("PDF files are not supported yet", "PDF files are not supported yet"),
-    "encrypted.pdf": ("PDF files are not supported yet", "PDF files are not supported yet"),
-    "image.pdf": ("PDF files are not supported yet", "PDF files are not supported yet"),
+    "encrypted.pdf": ("the PDF is encrypted; give its password", "the PDF is encrypted"),
+    "truncated.pdf": ("not a readable PDF", "not a readable PDF"),
     "zero-bytes.webp": ("file is empty", "file is empty"),
-    "folder.jpg": ("no image files found", "Is a directory"),
+    "folder.jpg": ("no image or PDF files found", "Is a directory"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
-def test_files_that_are_not_images_are_refused_by_mark_and_identify(world, tmp_path, name):
+def test_unreadable_files_are_refused_by_mark_and_identify(world, tmp_path, name):
     mark_says, identify_says = REFUSED[name]
     path = refused_file(name, tmp_path)
     if name.endswith(".pdf"):

@@ -21,6 +21,7 @@ from leaktrace.registry import SqlRegistry, init_registry, open_registry
 from leaktrace.registry.models import Asset, Recipient
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif"}
+MARKABLE_SUFFIXES = IMAGE_SUFFIXES | {".pdf"}
 
 __all__ = [
     "audit",
@@ -123,10 +124,6 @@ def list_assets(registry: SqlRegistry) -> list[Asset]:
 # --------------------------------------------------------------------------------------- mark
 
 MARKED, SKIPPED = "marked", "skipped"
-# Rows per strip when adding a mark: a strip's temporaries stay in the CPU cache, which makes the
-# add ~3x faster on a 12-megapixel photo than one pass over the whole image. A multiple of 8, so
-# every strip starts at the same phase of the 8x8 dither and the result is byte-identical.
-_STRIP_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -167,20 +164,21 @@ class MarkReport:
 
 
 def collect_inputs(inputs: Iterable[str | Path]) -> list[tuple[Path, Path]]:
-    """(file, output path relative to a recipient's folder) for files and folders of images."""
+    """(file, output path relative to a recipient's folder) for files and folders of images
+    and PDFs."""
     found: list[tuple[Path, Path]] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in IMAGE_SUFFIXES:
+                if child.is_file() and child.suffix.lower() in MARKABLE_SUFFIXES:
                     found.append((child, child.relative_to(path)))
         elif path.exists():
             found.append((path, Path(path.name)))
         else:
             raise InputError(f"{path}: no such file or folder")
     if not found:
-        raise InputError("no image files found in the given paths")
+        raise InputError("no image or PDF files found in the given paths")
     names = [relative for _, relative in found]
     duplicates = sorted({str(n) for n in names if names.count(n) > 1})
     if duplicates:
@@ -212,8 +210,9 @@ def mark_files(
     on_copy: Callable[[MarkedCopy], None] | None = None,
     workers: int = 1,
     executor: Executor | None = None,
+    password: str | None = None,
 ) -> MarkReport:
-    """Give every recipient a uniquely marked copy of every input image.
+    """Give every recipient a uniquely marked copy of every input image and PDF.
 
     Writes ``out_dir/<recipient id>/<file name>`` (folders keep their inner structure). A copy is
     recorded in the registry only after its file is safely in place. A copy that an earlier run
@@ -227,7 +226,7 @@ def mark_files(
     registry : SqlRegistry
         The open registry.
     inputs : iterable of path
-        Image files and folders of images.
+        Image and PDF files, and folders of them.
     out_dir : path
         Where the recipients' folders go.
     recipient_ids : sequence of str, optional
@@ -241,6 +240,8 @@ def mark_files(
         Run the files on this executor instead (e.g. :func:`leaktrace.parallel.make_executor`
         for a Dask cluster); it is not shut down here. Its workers open the registry themselves,
         so it must be reachable from them under ``registry.open_location``.
+    password : str, optional
+        Password of encrypted input PDFs; their copies are encrypted with it.
     """
     if workers < 1:
         raise ValueError("workers must be at least 1")
@@ -262,11 +263,11 @@ def mark_files(
     try:
         if executor is None:
             outcomes: Iterable[FileOutcome] = (
-                mark_one_file(registry, source, relative, out_root, ids)
+                mark_one_file(registry, source, relative, out_root, ids, password=password)
                 for source, relative in files
             )
         else:
-            outcomes = _run_on(executor, registry, files, out_root, ids)
+            outcomes = _run_on(executor, registry, files, out_root, ids, password)
         report = MarkReport()
         for (source, relative), outcome in zip(files, outcomes, strict=True):
             for rid, asset_id, sha256, status in outcome.copies:
@@ -292,6 +293,7 @@ class FileJob:
     relative: str
     out_root: str
     recipient_ids: tuple[str, ...]
+    password: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:  # neither the key nor a URL's password may reach a log
         return f"FileJob({self.source!r}, {len(self.recipient_ids)} recipients)"
@@ -313,7 +315,12 @@ def mark_file_job(job: FileJob) -> FileOutcome:
     one_thread_per_worker()  # also on a Dask worker, which has no pool initializer
     registry = worker_registry(job.location, job.key)
     return mark_one_file(
-        registry, Path(job.source), Path(job.relative), Path(job.out_root), job.recipient_ids
+        registry,
+        Path(job.source),
+        Path(job.relative),
+        Path(job.out_root),
+        job.recipient_ids,
+        password=job.password,
     )
 
 
@@ -323,6 +330,7 @@ def _run_on(
     files: list[tuple[Path, Path]],
     out_root: Path,
     ids: tuple[str, ...],
+    password: str | None = None,
 ) -> Iterator[FileOutcome]:
     # Absolute paths: a cluster's workers do not share this process's working directory.
     futures = [
@@ -335,6 +343,7 @@ def _run_on(
                 str(relative),
                 os.path.abspath(out_root),
                 ids,
+                password,
             ),
         )
         for source, relative in files
@@ -360,6 +369,8 @@ def mark_one_file(
     relative: Path,
     out_root: Path,
     recipient_ids: Sequence[str],
+    *,
+    password: str | None = None,
 ) -> FileOutcome:
     """Mark one input file for every recipient that has no valid copy of it yet.
 
@@ -384,13 +395,18 @@ def mark_one_file(
             asset_id = asset.id
             done = _already_done(registry, asset.id, relative, out_root, recipient_ids)
         todo = [rid for rid in recipient_ids if rid not in done]
-        if todo:
+        if todo and _is_pdf(source, data):
+            asset_id = _mark_pdf(
+                registry, source, data, relative, out_root, todo, password, written
+            )
+        elif todo:
             loaded = images.load_image(data, name=str(source))
             asset = register_image(registry, source, data, loaded)
             asset_id = asset.id
             analysis = analyse(asset, loaded, registry.key)
+            imprinter = _imprinter(analysis, loaded)
             for rid in todo:
-                encoded, code = _marked_bytes(analysis, loaded, rid)
+                encoded, code = _marked_bytes(imprinter, analysis, loaded, rid)
                 output = out_root / rid / relative
                 try:
                     output.parent.mkdir(parents=True, exist_ok=True)
@@ -408,6 +424,8 @@ def mark_one_file(
     finally:  # even when interrupted: what is on disk gets recorded
         if written:
             registry.record_copies(written)
+    if not asset_id and written:
+        asset_id = written[0].asset_id
     made = {c.recipient_id: c.output_sha256 for c in written}
     copies = [
         (rid, asset_id, done[rid], SKIPPED) if rid in done else (rid, asset_id, made[rid], MARKED)
@@ -415,6 +433,47 @@ def mark_one_file(
         if rid in done or rid in made
     ]
     return FileOutcome(copies, failure)
+
+
+def _is_pdf(source: Path, data: bytes) -> bool:
+    from leaktrace.pdf import looks_like_pdf
+
+    return source.suffix.lower() == ".pdf" or looks_like_pdf(data)
+
+
+def _mark_pdf(
+    registry: SqlRegistry,
+    source: Path,
+    data: bytes,
+    relative: Path,
+    out_root: Path,
+    todo: Sequence[str],
+    password: str | None,
+    written: list,
+) -> str:
+    """Write each recipient's copy of a PDF and append its records to ``written``: one per
+    (document, recipient), and one per (page or embedded image, recipient) carrying its code,
+    so a screenshot of a page or an image pulled out of the file finds its holders like any
+    image. Returns the document's asset id."""
+    from leaktrace.fsutil import atomic_write
+    from leaktrace.pdf.marking import marked_copy, prepare
+    from leaktrace.registry.models import Copy
+
+    prepared = prepare(registry, source, data, password)
+    for rid in todo:
+        encoded, asset_codes = marked_copy(prepared, rid)
+        output = out_root / rid / relative
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(output, encoded)
+        except OSError as exc:
+            raise OutputError(f"{output}: cannot write ({exc.strerror or exc})") from exc
+        digest = hashlib.sha256(encoded).hexdigest()
+        written.append(Copy(prepared.document.id, rid, digest, str(relative)))
+        written.extend(
+            Copy(asset_id, rid, digest, str(relative), code=code) for asset_id, code in asset_codes
+        )
+    return prepared.document.id
 
 
 def _already_done(
@@ -441,31 +500,29 @@ def _already_done(
     return done
 
 
-def _marked_bytes(analysis, loaded, recipient_id: str) -> tuple[bytes, bytes]:
+def _imprinter(analysis, loaded):
+    """The asset's imprinter: what every recipient's copy shares, prepared once per file."""
+    from leaktrace.formats import images
+    from leaktrace.imprint import Imprinter
+
+    orientation = loaded.orientation
+    return Imprinter(
+        analysis.keying,
+        analysis.mask,
+        loaded.pixels,
+        to_stored=lambda array: images.from_display(array, orientation),
+    )
+
+
+def _marked_bytes(imprinter, analysis, loaded, recipient_id: str) -> tuple[bytes, bytes]:
     """The encoded copy for one recipient, and the recipient's packed code (cached in the
     registry for identify)."""
     import numpy as np
 
     from leaktrace.formats import images
-    from leaktrace.watermark.embed import add_luma_delta, luma_delta
-    from leaktrace.watermark.pattern import synthesize
 
     code = analysis.keying.recipient_code(recipient_id)
-    field_ = synthesize(analysis.keying, code)
-    pixels = loaded.pixels
-    marked = np.empty_like(pixels)
-    if loaded.orientation == 1:  # display frame = stored frame: build the delta strip by strip
-        for top in range(0, pixels.shape[0], _STRIP_ROWS):
-            rows = slice(top, top + _STRIP_ROWS)
-            marked[rows] = add_luma_delta(
-                pixels[rows], luma_delta(analysis.mask[rows], field_[rows])
-            )
-    else:
-        delta = images.from_display(luma_delta(analysis.mask, field_), loaded.orientation)
-        for top in range(0, pixels.shape[0], _STRIP_ROWS):
-            rows = slice(top, top + _STRIP_ROWS)
-            marked[rows] = add_luma_delta(pixels[rows], delta[rows])
-    encoded = images.encode_like(loaded, marked, loaded.alpha)
+    encoded = images.encode_like(loaded, imprinter.mark(code), loaded.alpha)
     return encoded, np.packbits(code > 0).tobytes()
 
 

@@ -14,6 +14,10 @@ from leaktrace.watermark import mask as mask_module
 from leaktrace.watermark.pattern import AssetKeying, Layout, layout_for
 
 MASK_VERSION = "luma-box2-dark48-paper235-v1"
+# A PDF page's mark is the page layer (leaktrace.pdf.layers): a Multiply blend that takes
+# ``depth`` gray levels off where the pattern is negative, so it moves a pixel of luma L by
+# L * depth / 255 between its two states, i.e. +-L * depth / 510 around the mean.
+PDF_PAGE_MASK = "pdf-page-multiply-v1"
 
 
 def asset_id_for(sha256: str) -> str:
@@ -45,7 +49,11 @@ class AssetAnalysis:
 def analyse(asset: Asset, loaded: images.LoadedImage, key: bytes) -> AssetAnalysis:
     display = images.to_display(loaded.pixels, loaded.orientation)
     luma = mask_module.luminance(display)
-    amplitude = mask_module.perceptual_mask(luma)
+    if asset.params.get("mask") == PDF_PAGE_MASK:
+        depth = float(asset.params.get("page_layer", {}).get("depth", 2))
+        amplitude = (luma * (depth / 510.0)).astype(np.float32)
+    else:
+        amplitude = mask_module.perceptual_mask(luma)
     reference, detection = luma, amplitude
     if loaded.alpha is not None:
         # A leak is the picture as shown: transparent parts flattened onto white (as
@@ -59,8 +67,17 @@ def analyse(asset: Asset, loaded: images.LoadedImage, key: bytes) -> AssetAnalys
     )
 
 
-def register_image(registry, path: Path, data: bytes, loaded: images.LoadedImage) -> Asset:
-    """Record an image asset (idempotent by content) and keep its original and features."""
+def register_image(
+    registry,
+    path: Path,
+    data: bytes,
+    loaded: images.LoadedImage,
+    *,
+    parent_id: str | None = None,
+) -> Asset:
+    """Record an image asset (idempotent by content) and keep its original and features.
+
+    ``parent_id`` names the document an embedded image belongs to (first registration wins)."""
     from leaktrace.match.hashing import perceptual_hashes
     from leaktrace.match.registration import compute_features
 
@@ -85,5 +102,6 @@ def register_image(registry, path: Path, data: bytes, loaded: images.LoadedImage
         phash=phash,
         dhash=dhash,
         params=params,
+        parent_id=parent_id,
     )
     return registry.add_asset(asset)

@@ -14,6 +14,7 @@ DEBUG_ENV = "LEAKTRACE_DEBUG"
 LOCK_TIMEOUT_ENV = "LEAKTRACE_LOCK_TIMEOUT"
 SCHEDULER_ENV = "LEAKTRACE_SCHEDULER"
 WORKERS_ENV = "LEAKTRACE_WORKERS"
+PDF_PASSWORD_ENV = "LEAKTRACE_PDF_PASSWORD"
 DEFAULT_REGISTRY = ".leaktrace"
 
 
@@ -45,6 +46,11 @@ def debug_enabled() -> bool:
 def scheduler_address(explicit: str | None = None) -> str | None:
     """``--scheduler``, else ``$LEAKTRACE_SCHEDULER``, else None (local processes)."""
     return explicit or os.environ.get(SCHEDULER_ENV) or None
+
+
+def pdf_password(explicit: str | None = None) -> str | None:
+    """``--password``, else ``$LEAKTRACE_PDF_PASSWORD``, else None: for encrypted PDFs."""
+    return explicit if explicit is not None else os.environ.get(PDF_PASSWORD_ENV) or None
 
 
 def workers_default() -> int:

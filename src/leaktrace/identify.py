@@ -115,7 +115,11 @@ MAX_VERIFIED = 3
 
 
 def _find_assets(
-    registry, leak_rgb: np.ndarray, leak_luma: np.ndarray, evidence: dict
+    registry,
+    leak_rgb: np.ndarray,
+    leak_luma: np.ndarray,
+    evidence: dict,
+    kinds: tuple[str, ...] | None = None,
 ) -> tuple[list[_Located], _Located | None]:
     """Every registered asset the leak verifiably shows (usually one; more when the same picture
     was registered twice, e.g. re-exported), and the best unverified attempt.
@@ -127,7 +131,12 @@ def _find_assets(
 
     phash, dhash = perceptual_hashes(leak_rgb)
     ids, phashes, dhashes = registry.hash_table()
-    by_id = {asset.id: asset for asset in registry.list_assets(kind="image")}
+    # A PDF page is registered as its render, so a page screenshot is found like any image.
+    by_id = {
+        asset.id: asset
+        for asset in registry.list_assets()
+        if asset.kind in ("image", "pdf-page") and (kinds is None or asset.kind in kinds)
+    }
     matches = [
         m for m in nearest_assets(phash, dhash, ids, phashes, dhashes) if m.asset_id in by_id
     ]
@@ -159,8 +168,26 @@ def _find_assets(
             best_failure = located
 
     for match in matches:
-        if len(verified) < MAX_VERIFIED:
-            attempt(by_id[match.asset_id], "perceptual hash")
+        asset = by_id[match.asset_id]
+        # Pages of one document often differ only in a few words (same letterhead, same table),
+        # so the alignment found for one page fits its same-size sister pages: they are scored
+        # with it rather than registered again, and the true page shows in the scores.
+        sister = next(
+            (
+                located
+                for located in verified
+                if asset.kind == "pdf-page"
+                and located.analysis.asset.parent_id == asset.parent_id
+                and (located.analysis.asset.height, located.analysis.asset.width)
+                == (asset.height, asset.width)
+            ),
+            None,
+        )
+        if sister is not None:
+            analysis = _load_original(registry, asset)
+            verified.append(_Located(analysis, sister.registration, "perceptual hash, sister page"))
+        elif len(verified) < MAX_VERIFIED:
+            attempt(asset, "perceptual hash")
     if verified:
         return verified, best_failure
     ranked = []
@@ -195,8 +222,9 @@ def identify_file(
     *,
     bound: float = DEFAULT_BOUND,
     decoys: int = DEFAULT_DECOYS,
+    password: str | None = None,
 ) -> Identification:
-    """Identify one leaked image file.
+    """Identify one leaked image or PDF file.
 
     Parameters
     ----------
@@ -208,9 +236,12 @@ def identify_file(
         Largest acceptable family-wise probability that the accusation is a coincidence.
     decoys : int
         Number of decoy codes used to measure the null distribution for this query.
+    password : str, optional
+        Password of an encrypted leaked PDF.
     """
     from leaktrace.formats import images
     from leaktrace.match.residual import extract
+    from leaktrace.pdf import looks_like_pdf
     from leaktrace.watermark.mask import luminance
 
     if not 0 < bound < 1:
@@ -220,6 +251,15 @@ def identify_file(
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     sha256 = hashlib.sha256(data).hexdigest()
+    if looks_like_pdf(data):
+        from leaktrace.pdf.identify import identify_pdf
+
+        return _audit(
+            registry,
+            identify_pdf(
+                registry, path, data, sha256, bound=bound, decoys=decoys, password=password
+            ),
+        )
     leak_rgb = images.load_display_rgb(data, name=str(path))
     result = Identification("unknown", str(path), sha256, bound)
     result.evidence = {"leak": {"width": leak_rgb.shape[1], "height": leak_rgb.shape[0]}}
@@ -261,6 +301,7 @@ def identify_file(
             analysis.detection_mask,
             leak_luma,
             located.registration.homography,
+            local_warp=located.registration.local_warp,
         )
         scores = attribute(
             projection.y,
@@ -282,6 +323,11 @@ def identify_file(
         return _audit(registry, result)
     best = min(scored, key=lambda item: item.scores.p_family[0])
     _report(result, best, bound, family, [item.located.analysis.asset.id for item in scored])
+    if result.asset.kind == "pdf-page":
+        result.evidence["pdf_page"] = {
+            "document": result.asset.parent_id,
+            "page": result.asset.page + 1,
+        }
     return _audit(registry, result)
 
 

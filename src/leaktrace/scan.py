@@ -20,19 +20,17 @@ from typing import Any
 
 from leaktrace.errors import InputError, LeaktraceError
 from leaktrace.parallel import default_workers, one_thread_per_worker
+from leaktrace.pdf import PDF_SUFFIXES
 from leaktrace.watermark.detect import DEFAULT_BOUND
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".bmp", ".heic", ".heif"}
 )
-PDF_SUFFIXES = frozenset({".pdf"})
-PDF_NOT_SUPPORTED = "PDF not supported yet"
 REPORT_SUFFIX = ".html"
 INDEX_NAME = "index.html"
 
 __all__ = [
     "IMAGE_SUFFIXES",
-    "PDF_SUFFIXES",
     "Scan",
     "ScanResult",
     "find_scan_files",
@@ -187,6 +185,7 @@ def identify_one(
     report_path: str | None = None,
     parameters: dict | None = None,
     registry: Any = None,
+    password: str | None = None,
 ) -> dict:
     """Identify one file and return its JSON record; never raises for a bad file.
 
@@ -206,21 +205,21 @@ def identify_one(
         Extra settings recorded in the report.
     registry : SqlRegistry, optional
         Use this open registry instead (in-process scans only; never pass one to a pool).
+    password : str, optional
+        Password of encrypted PDFs.
 
     Returns
     -------
     dict
         ``identify --json``'s record, or ``{"file", "verdict": "error", "error"}``.
     """
-    if Path(path).suffix.lower() in PDF_SUFFIXES:
-        return {"file": path, "verdict": "error", "error": PDF_NOT_SUPPORTED}
     try:
         from leaktrace.identify import identify_file
 
         if registry is None:
             one_thread_per_worker()  # also on a Dask worker, which runs no pool initializer
             registry = _registry_for(location, key)
-        result = identify_file(registry, Path(path), bound=bound)
+        result = identify_file(registry, Path(path), bound=bound, password=password)
     except LeaktraceError as exc:
         return {"file": path, "verdict": "error", "error": str(exc)}
     except Exception as exc:  # a bug must not end a scan of thousands of files
@@ -284,6 +283,7 @@ def scan_folder(
     executor: Executor | None = None,
     bound: float = DEFAULT_BOUND,
     report_dir: str | os.PathLike[str] | None = None,
+    password: str | None = None,
 ) -> Scan:
     """Identify every image under ``folder``; iterate for one result per file, in path order.
 
@@ -310,6 +310,8 @@ def scan_folder(
         Largest acceptable family-wise probability of a coincidental accusation.
     report_dir : path, optional
         Write one evidence report per file (see :func:`report_name`) and an ``index.html``.
+    password : str, optional
+        Password of encrypted PDFs in the folder.
 
     Returns
     -------
@@ -336,26 +338,29 @@ def scan_folder(
     reports = None if report_dir is None else _prepare_report_dir(Path(report_dir), files)
     registry = open_registry(location, key=key)
     parameters = {"bound": bound, "registry": registry.location, "scanned folder": str(folder)}
+    identify_options = {"bound": bound, "password": password}
     if executor is None and min(workers or default_workers(), len(files)) == 1:
-        results = _in_process(registry, files, reports, bound, parameters)
+        results = _in_process(registry, files, reports, identify_options, parameters)
     else:
         # Closed before any worker starts: connections must not be shared with a child process.
         registry.close()
-        results = _in_workers(location, key, files, reports, bound, parameters, workers, executor)
+        results = _in_workers(
+            location, key, files, reports, identify_options, parameters, workers, executor
+        )
     return Scan(files, results)
 
 
-def _in_process(registry, files, reports, bound, parameters) -> Iterator[ScanResult]:
+def _in_process(registry, files, reports, options, parameters) -> Iterator[ScanResult]:
     try:
         records = (
             identify_one(
                 registry.location,
                 None,
                 str(path),
-                bound=bound,
                 report_path=_report_for(reports, rel),
                 parameters=parameters,
                 registry=registry,
+                **options,
             )
             for path, rel in files
         )
@@ -366,7 +371,7 @@ def _in_process(registry, files, reports, bound, parameters) -> Iterator[ScanRes
 
 
 def _in_workers(
-    location, key, files, reports, bound, parameters, workers, executor
+    location, key, files, reports, options, parameters, workers, executor
 ) -> Iterator[ScanResult]:
     own_pool = None
     if executor is None:
@@ -390,9 +395,9 @@ def _in_workers(
                 location,
                 key,
                 where(path),
-                bound=bound,
                 report_path=None if reports is None else where(_report_for(reports, rel)),
                 parameters=parameters,
+                **options,
             )
             for path, rel in files
         ]

@@ -101,6 +101,15 @@ out = Console(highlight=False, soft_wrap=True, color_system=_COLOUR)
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON only, on stdout.")
 ]
+PdfPasswordOption = Annotated[
+    str | None,
+    typer.Option(
+        "--password",
+        metavar="TEXT",
+        help="Password of encrypted PDFs (marked copies are encrypted with it too). "
+        "Default: $LEAKTRACE_PDF_PASSWORD.",
+    ),
+]
 
 
 class State:

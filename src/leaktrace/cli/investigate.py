@@ -15,6 +15,7 @@ from leaktrace.cli.app import (
     EXIT_NOT_ATTRIBUTED,
     EXIT_PARTIAL,
     JsonOption,
+    PdfPasswordOption,
     app,
     fail,
     open_registry,
@@ -38,7 +39,7 @@ MaxFalseAccusationOption = Annotated[
 
 @app.command()
 def identify(
-    file: Annotated[Path, typer.Argument(help="The leaked image.")],
+    file: Annotated[Path, typer.Argument(help="The leaked image or PDF.")],
     as_json: JsonOption = False,
     max_false_accusation: MaxFalseAccusationOption = 1e-9,
     report: Annotated[
@@ -49,6 +50,7 @@ def identify(
             help="Also write a self-contained HTML evidence report (for every verdict).",
         ),
     ] = None,
+    password: PdfPasswordOption = None,
 ) -> None:
     """Find which asset a leaked file shows and whose copy it is.
 
@@ -58,10 +60,13 @@ def identify(
 
     Example: leaktrace identify leaked.jpg --json --report leaked.html
     """
+    from leaktrace import config
     from leaktrace.api import identify as run_identify
 
     registry = open_registry()
-    result = run_identify(registry, file, bound=max_false_accusation)
+    result = run_identify(
+        registry, file, bound=max_false_accusation, password=config.pdf_password(password)
+    )
     if report is not None:
         from leaktrace.report import write_report
 
@@ -77,6 +82,13 @@ def identify(
         raise typer.Exit(EXIT_NOT_ATTRIBUTED)
 
 
+def _p(value: float | None) -> str:
+    """A probability for people: a tail that underflowed a double is tiny, not zero."""
+    if value is None:
+        return "-"
+    return "< 1e-300" if value <= 1e-300 else f"{value:.2e}"
+
+
 def _render_identification(result) -> None:
     colour = {"attributed": "bold red", "inconclusive": "yellow", "unknown": "dim"}[result.verdict]
     out.print(f"Verdict: [{colour}]{result.verdict}[/]")
@@ -85,7 +97,7 @@ def _render_identification(result) -> None:
     if result.recipient is not None:
         out.print(f"Copy of: {result.recipient.id} ({result.recipient.name})", markup=False)
         out.print(
-            f"Probability this is a coincidence: {result.p_value:.2e} (bound {result.threshold:.0e})",
+            f"Probability this is a coincidence: {_p(result.p_value)} (bound {result.threshold:.0e})",
             markup=False,
         )
         others = [c["id"] for c in result.significant[1:]]
@@ -99,7 +111,7 @@ def _render_identification(result) -> None:
         )
         for candidate in result.candidates[:10]:
             table.add_row(
-                candidate["id"], f"{candidate['score']:.2f}", f"{candidate['p_value']:.2e}"
+                candidate["id"], f"{candidate['score']:.2f}", _p(candidate["p_value"])
             )
         out.print(table)
 
@@ -139,11 +151,12 @@ def scan(
         ),
     ] = None,
     max_false_accusation: MaxFalseAccusationOption = 1e-9,
+    password: PdfPasswordOption = None,
 ) -> None:
-    """Identify every image in a folder and sum up whose copies leaked.
+    """Identify every image and PDF in a folder and sum up whose copies leaked.
 
-    Images: jpg, jpeg, png, webp, tif, tiff, gif, bmp, heic, heif; hidden files and folders are
-    skipped. PDFs are listed as failed until PDF support lands. A file that cannot be read is
+    Images: jpg, jpeg, png, webp, tif, tiff, gif, bmp, heic, heif; and pdf. Hidden files and
+    folders are skipped. A file that cannot be read is
     listed with the reason and does not stop the scan.
 
     --json prints one JSON object per line and file: identify --json's fields, or
@@ -177,6 +190,7 @@ def scan(
                 executor=executor,
                 bound=max_false_accusation,
                 report_dir=report_dir,
+                password=config.pdf_password(password),
             ),
             as_json,
         )
@@ -247,7 +261,7 @@ def _render_scan(folder: Path, results: list, report_dir: Path | None) -> None:
             result.verdict,
             Text(asset["file"] if asset else "-"),
             Text(recipient["id"] if recipient else "-"),
-            "-" if p_value is None else f"{p_value:.2e}",
+            _p(p_value),
         )
         per_verdict[result.verdict] = per_verdict.get(result.verdict, 0) + 1
         if result.verdict == "attributed" and recipient:

@@ -22,6 +22,7 @@ from leaktrace.cli.app import (
     EXIT_PARTIAL,
     EXIT_USAGE,
     JsonOption,
+    PdfPasswordOption,
     app,
     err,
     fail,
@@ -37,7 +38,8 @@ MAX_TABLE_ROWS = 200
 @app.command()
 def mark(
     paths: Annotated[
-        list[Path], typer.Argument(metavar="FILE_OR_DIR...", help="Images or folders of images.")
+        list[Path],
+        typer.Argument(metavar="FILE_OR_DIR...", help="Images, PDFs or folders of them."),
     ],
     out_dir: Annotated[
         Path, typer.Option("--out", metavar="DIR", help="Write DIR/<recipient>/<file>.")
@@ -76,6 +78,7 @@ def mark(
             "processes; needs a PostgreSQL registry. Default: $LEAKTRACE_SCHEDULER.",
         ),
     ] = None,
+    password: PdfPasswordOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Write one invisibly marked copy of each file per recipient and record it.
@@ -112,7 +115,17 @@ def mark(
         recipient_ids = [r.id for r in listed]
     elif everyone:
         recipient_ids = None
-    report = _run(registry, paths, out_dir, recipient_ids, workers, scheduler, len(files), as_json)
+    report = _run(
+        registry,
+        paths,
+        out_dir,
+        recipient_ids,
+        workers,
+        scheduler,
+        len(files),
+        as_json,
+        config.pdf_password(password),
+    )
     if as_json:
         print_json(
             {
@@ -143,7 +156,7 @@ def mark(
     raise typer.Exit(EXIT_NOTHING_TO_DO if report.nothing_to_do else EXIT_OK)
 
 
-def _run(registry, paths, out_dir, recipient_ids, workers, scheduler, n_files, as_json):
+def _run(registry, paths, out_dir, recipient_ids, workers, scheduler, n_files, as_json, password):
     from leaktrace.api import mark_files
     from leaktrace.parallel import make_executor
 
@@ -160,7 +173,13 @@ def _run(registry, paths, out_dir, recipient_ids, workers, scheduler, n_files, a
                 else {"workers": min(workers, n_files)}
             )
             return mark_files(
-                registry, paths, out_dir, recipient_ids=recipient_ids, on_copy=advance, **where
+                registry,
+                paths,
+                out_dir,
+                recipient_ids=recipient_ids,
+                on_copy=advance,
+                password=password,
+                **where,
             )
 
 

@@ -210,8 +210,7 @@ def _open_checked(data: bytes, name: str, max_pixels: int) -> Image.Image:
         # Readers find a PDF's header anywhere in its first 1024 bytes; Pillow cannot read one.
         if b"%PDF-" in data[:1024]:
             raise UnsupportedFormatError(
-                f"{name}: PDF files are not supported yet; give an image "
-                "(JPEG, PNG, WebP, TIFF or HEIF), e.g. a page exported as PNG"
+                f"{name}: is a PDF, not an image; mark and identify read PDFs as documents"
             ) from None
         raise
     width, height = im.size

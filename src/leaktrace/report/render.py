@@ -19,7 +19,7 @@ from urllib.parse import quote
 import numpy as np
 
 from leaktrace import __version__
-from leaktrace.errors import InputError
+from leaktrace.errors import InputError, LeaktraceError
 from leaktrace.identify import STATEMENT
 
 VERDICT_HEADLINES = {
@@ -60,7 +60,7 @@ def _format_when(value: str | None) -> str:
 def _format_p(value: float | None) -> str:
     if value is None:
         return "–"
-    if value == 0:
+    if value <= 1e-300:  # a tail that underflowed a double (or was clamped there): not zero
         return "< 1e-300"
     return f"{value:.2e}" if value < 0.001 else f"{value:.3f}"
 
@@ -85,6 +85,8 @@ def _pictures(registry, result, leak_data: bytes) -> dict[str, str]:
     from leaktrace.formats.images import load_display_rgb
     from leaktrace.report import figures
 
+    if (result.evidence.get("leak") or {}).get("kind") == "pdf":
+        return _pdf_picture(result, leak_data)
     leak = load_display_rgb(leak_data, name=result.file)
     homography = (result.evidence.get("registration") or {}).get("homography")
     if result.asset is None or homography is None:
@@ -101,6 +103,19 @@ def _pictures(registry, result, leak_data: bytes) -> dict[str, str]:
             "problem": f"the attempted alignment cannot be drawn ({exc})",
         }
     return {"side_by_side": figures.data_uri(side_by_side), "overlay": figures.data_uri(overlay)}
+
+
+def _pdf_picture(result, leak_data: bytes) -> dict[str, str]:
+    """The leaked PDF's first page: each page was aligned onto its own registered render, so
+    there is no single alignment to draw (the per-page table says what was found)."""
+    from leaktrace.pdf.document import render_pages
+    from leaktrace.report import figures
+
+    try:
+        first = render_pages(leak_data, result.file, first=1)[0]
+    except (LeaktraceError, IndexError) as exc:  # an encrypted leak: the report still stands
+        return {"problem": f"its pages cannot be drawn here ({exc})"}
+    return {"leak": figures.data_uri(figures.leak_picture(first.rgb))}
 
 
 def _scores(result, hypotheses: int) -> dict[str, Any] | None:

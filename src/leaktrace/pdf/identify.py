@@ -1,0 +1,441 @@
+"""Identifying a leaked PDF file: file-level marks first, then the page layer of every page,
+combined into one score per recipient.
+
+Each leaked page is rendered and found among the registered page assets like a screenshot
+would be (hashes, then local features), registered, and its residual projected onto that page's
+code groups. Recipient *j*'s codes on different pages are independent keyed signs, so
+concatenating the per-page projections, each scaled to unit length, gives one statistic
+``sum_p z_pj / sqrt(P)`` (Stouffer's) whose innocent null is again exactly N(0, 1); decoy codes
+are concatenated the same way. The decision is then the image engine's: Bonferroni over every
+recipient scored, accused only below the bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from leaktrace.pdf import document as pdfdoc
+from leaktrace.pdf import layers
+
+SMALLEST_REPORTED_P = 1e-300
+# Probability that an innocent recipient's keyed token matches by chance.
+TOKEN_COINCIDENCE = 2.0 ** (-8 * layers.TOKEN_BYTES)
+
+
+def _file_marks(pdf) -> list[tuple[str, bytes]]:
+    """(where, value) of every value in the file that may be a file-level mark."""
+    found: list[tuple[str, bytes]] = []
+    ids = pdf.trailer.get("/ID")
+    if ids is not None and len(ids) >= 1:
+        found.append(("document /ID", bytes(ids[0])))
+    try:
+        with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
+            value = meta.get("xmpMM:DocumentID")
+    except Exception:  # an unreadable XMP packet is simply no evidence
+        value = None
+    if value:
+        mark = layers.mark_from_xmp(str(value))
+        if mark is not None:
+            found.append(("XMP DocumentID", mark))
+    for index, page in enumerate(pdf.pages):
+        value = page.obj.get(layers.PAGE_KEY)
+        if value is not None:
+            found.append((f"page {index + 1} key", bytes(value)))
+    return found
+
+
+def check_file_marks(registry, pdf) -> list[dict]:
+    """Every file-level mark that names a registered asset, with the recipient it proves (or
+    None when the token matches nobody who received that asset)."""
+    lines = []
+    for where, value in _file_marks(pdf):
+        parts = layers.split_mark(value)
+        if parts is None:
+            continue
+        asset_id, found_token = parts
+        assets = [a for a in registry.list_assets() if a.id == asset_id]
+        if not assets:
+            continue
+        asset = assets[0]
+        label = "document-id" if asset.kind == "pdf" else "page-key"
+        holders, _ = registry.recipient_codes(asset.id)
+        proved = [
+            rid
+            for rid in holders
+            if layers.token(registry.key, label, asset.sha256, rid) == found_token
+        ]
+        lines.append(
+            {
+                "layer": "file-level",
+                "where": where,
+                "asset": asset.id,
+                "recipient": proved[0] if proved else None,
+                "p_value": min(1.0, TOKEN_COINCIDENCE * max(1, len(holders))) if proved else None,
+            }
+        )
+    return lines
+
+
+@dataclass
+class _Page:
+    leak_page: int
+    located: object  # leaktrace.identify._Located
+    y: np.ndarray
+    ids: list[str]
+    codes: np.ndarray  # packed (N, K / 8)
+
+
+# A leaked PDF page rendered at the registered scale lands pixel for pixel on the original's
+# render: above this correlation no search is needed.
+SAME_RENDER_NCC = 0.9
+CANDIDATE_PAGES = 8
+
+
+def _ncc(a: np.ndarray, b: np.ndarray) -> float:
+    a = a.astype(np.float64) - a.mean()
+    b = b.astype(np.float64) - b.mean()
+    denominator = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
+
+
+# Registered pages whose alignment is this close to the best are the same picture: a page
+# reissued unchanged in another document (a new revision, an encrypted variant).
+SAME_PICTURE_MARGIN = 1e-3
+
+
+def _one_per_document(found: list[tuple[object, float]], margin: float) -> list[tuple]:
+    """The best-aligned candidate of every document whose best is as good as the overall best.
+
+    Sister pages of one document differ in a word and align a little worse, so only one page per
+    document is kept; identical pages in several documents are all kept, and each document is
+    then scored on its own, with the correction covering them all.
+    """
+    if not found:
+        return []
+    top = max(score for _, score in found)
+    per_document: dict = {}
+    for candidate, score in found:
+        document = candidate.analysis.asset.parent_id
+        if score >= top - margin and (
+            document not in per_document or score > per_document[document][1]
+        ):
+            per_document[document] = (candidate, score)
+    return sorted(per_document.values(), key=lambda item: -item[1])
+
+
+def _locate_page(registry, rgb: np.ndarray, luma: np.ndarray, pages_by_id: dict) -> list:
+    """The registered pages a rendered leak page shows, aligned; empty when none verifies.
+
+    Pages of one document often look alike (same letterhead, same table), so the nearest
+    candidates by hash are tried and the closest wins within a document; a same-size render is
+    checked pixel-aligned before any search. An identical page in several documents gives one
+    candidate per document (see :func:`_one_per_document`).
+    """
+    from leaktrace.identify import _cached_features, _load_original, _Located
+    from leaktrace.match import registration
+    from leaktrace.match.hashing import nearest_assets, perceptual_hashes
+
+    phash, dhash = perceptual_hashes(rgb)
+    ids, phashes, dhashes = registry.hash_table()
+    matches = [
+        m
+        for m in nearest_assets(phash, dhash, ids, phashes, dhashes, limit=4 * CANDIDATE_PAGES)
+        if m.asset_id in pages_by_id
+    ][:CANDIDATE_PAGES]
+    analyses, same_renders = {}, []
+    for match in matches:
+        asset = pages_by_id[match.asset_id]
+        if (asset.height, asset.width) != luma.shape:
+            continue
+        analysis = analyses[asset.id] = _load_original(registry, asset)
+        ncc = _ncc(analysis.reference_luma, luma)
+        if ncc >= SAME_RENDER_NCC:
+            aligned = registration.Registration(np.eye(3), True, "same render", ncc, 0, 1.0)
+            same_renders.append((_Located(analysis, aligned, "perceptual hash"), ncc))
+    if same_renders:
+        return [located for located, _ in _one_per_document(same_renders, SAME_PICTURE_MARGIN)]
+    leak_features = registration.LazyFeatures(luma)
+    verified = []
+    for match in matches[:3]:
+        asset = pages_by_id[match.asset_id]
+        analysis = analyses.get(asset.id) or _load_original(registry, asset)
+        aligned = registration.register(
+            analysis.reference_luma,
+            luma,
+            original_features=_cached_features(registry, asset),
+            leak_features=leak_features,
+        )
+        if aligned.verified:
+            verified.append((_Located(analysis, aligned, "perceptual hash"), aligned.ncc))
+    return [located for located, _ in _one_per_document(verified, 10 * SAME_PICTURE_MARGIN)]
+
+
+def _page_projections(registry, renders, evidence: dict) -> list[_Page]:
+    from leaktrace.identify import _find_assets
+    from leaktrace.watermark.mask import luminance
+
+    pages_by_id = {asset.id: asset for asset in registry.list_assets("pdf-page")}
+    pages: list[_Page] = []
+    for render in renders:
+        luma = luminance(render.rgb)
+        candidates = _locate_page(registry, render.rgb, luma, pages_by_id)
+        if not candidates:  # not found by its hashes: local features, as for a screenshot
+            verified, _ = _find_assets(registry, render.rgb, luma, {}, kinds=("pdf-page",))
+            candidates = verified[:1]
+        if not candidates:
+            evidence["pages"].append({"page": render.index + 1, "found": None})
+            continue
+        for located in candidates:
+            page = _page_evidence(registry, render, luma, located, pages, evidence)
+            if page is not None:
+                pages.append(page)
+    return pages
+
+
+def _page_evidence(registry, render, luma, located, pages, evidence) -> _Page | None:
+    """One leaked page's projection onto a registered page's code groups, recorded in
+    ``evidence``; None when that page was already counted or was never distributed."""
+    from leaktrace.identify import _packed_codes
+    from leaktrace.match.residual import extract
+
+    analysis = located.analysis
+    if any(page.located.analysis.asset.id == analysis.asset.id for page in pages):
+        return None  # a page repeated in the leak is one piece of evidence, not two
+    ids, cached = registry.recipient_codes(analysis.asset.id)
+    if not ids:
+        return None
+    projection = extract(
+        analysis.keying,
+        analysis.reference_luma,
+        analysis.detection_mask,
+        luma,
+        located.registration.homography,
+        local_warp=located.registration.local_warp,
+    )
+    evidence["pages"].append(
+        {
+            "page": render.index + 1,
+            "found": analysis.asset.id,
+            "document": analysis.asset.parent_id,
+            "document_page": analysis.asset.page + 1,
+            "found_by": located.found_by,
+            "registration": located.registration.method,
+            "registration_ncc": round(float(located.registration.ncc), 4),
+        }
+    )
+    return _Page(
+        render.index, located, projection.y, ids, _packed_codes(analysis.keying, ids, cached)
+    )
+
+
+def _image_projections(registry, leaked, evidence: dict) -> list[_Page]:
+    """Evidence from the embedded images of a leaked file that are registered images."""
+    from leaktrace.identify import _load_original, _Located, _packed_codes
+    from leaktrace.match import registration
+    from leaktrace.match.residual import extract
+    from leaktrace.pdf.images import SAME_IMAGE_NCC
+
+    found: list[_Page] = []
+    for asset, luma in leaked:
+        if any(page.located.analysis.asset.id == asset.id for page in found):
+            continue
+        analysis = _load_original(registry, asset)
+        ncc = _ncc(analysis.reference_luma, luma)
+        ids, cached = registry.recipient_codes(asset.id)
+        if ncc < SAME_IMAGE_NCC or not ids:
+            continue
+        identity = np.eye(3)
+        projection = extract(
+            analysis.keying, analysis.reference_luma, analysis.detection_mask, luma, identity
+        )
+        aligned = registration.Registration(identity, True, "same image", ncc, 0, 1.0)
+        evidence["images"].append(
+            {"found": asset.id, "document": asset.parent_id, "ncc": round(ncc, 4)}
+        )
+        found.append(
+            _Page(
+                -1,
+                _Located(analysis, aligned, "embedded image"),
+                projection.y,
+                ids,
+                _packed_codes(analysis.keying, ids, cached),
+            )
+        )
+    return found
+
+
+def _combine(pages: list[_Page], decoys: int, bound: float, family: int):
+    """One attribution over the pages of one document (Stouffer's sum of per-page scores)."""
+    from leaktrace.watermark.detect import attribute
+
+    # Every recipient of a document receives all of its pages; one who lacks a page (a partial
+    # record) cannot be scored on the same statistic and is left out rather than guessed.
+    ids = sorted(set.intersection(*(set(page.ids) for page in pages)))
+    unit_ys, code_blocks, decoy_blocks = [], [], []
+    for page in pages:
+        norm = float(np.linalg.norm(page.y))
+        if norm == 0.0 or not np.isfinite(norm):
+            continue
+        unit_ys.append(page.y / norm)
+        row = {rid: i for i, rid in enumerate(page.ids)}
+        block = page.codes[[row[rid] for rid in ids]]
+        code_blocks.append(block)
+        decoy_blocks.append(page.located.analysis.keying.decoy_codes(decoys))
+    if not unit_ys or not ids:
+        return None
+    y = np.concatenate(unit_ys)
+    codes = np.concatenate(code_blocks, axis=1)
+    decoy_codes = np.concatenate(decoy_blocks, axis=1)
+    return attribute(y, codes, ids, decoy_codes, bound=bound, family_size=family)
+
+
+def identify_pdf(
+    registry,
+    path: Path,
+    data: bytes,
+    sha256: str,
+    *,
+    bound: float,
+    decoys: int,
+    password: str | None = None,
+):
+    """Identify a leaked PDF file (see the module's docstring); returns an Identification."""
+    from leaktrace.identify import MAX_CANDIDATES_REPORTED, Identification, _confirm_codes
+
+    result = Identification("unknown", str(path), sha256, bound)
+    from leaktrace.pdf.images import leaked_images
+
+    with pdfdoc.open_pdf(data, str(path), password) as pdf:
+        file_lines = check_file_marks(registry, pdf)
+        n_pages = len(pdf.pages)
+        embedded = leaked_images(registry, pdf)
+    renders = pdfdoc.render_pages(data, str(path), password)
+    evidence: dict = {
+        "leak": {"kind": "pdf", "pages": n_pages},
+        "pages": [],
+        "images": [],
+        "file_marks": file_lines,
+    }
+    result.evidence = evidence
+    pages = _page_projections(registry, renders, evidence)
+    pages += _image_projections(registry, embedded, evidence)
+
+    by_document: dict[str, list[_Page]] = {}
+    for page in pages:
+        by_document.setdefault(page.located.analysis.asset.parent_id, []).append(page)
+    family = sum(
+        len(set.intersection(*(set(p.ids) for p in group))) for group in by_document.values()
+    )
+    best = None
+    for doc_id, group in by_document.items():
+        scores = _combine(group, decoys, bound, family)
+        if scores is not None and (best is None or scores.p_family[0] < best[1].p_family[0]):
+            best = (doc_id, scores, group)
+
+    file_proved = [line for line in file_lines if line["recipient"]]
+    doc_id = best[0] if best else None
+    if doc_id is None and file_lines:
+        doc_id = _document_of(registry, file_lines[0]["asset"])
+    if doc_id is None:
+        result.reason = (
+            "no page of the PDF matches a registered page, and it carries no file-level mark"
+        )
+        return result
+    result.asset = registry.get_asset(doc_id)
+    layers_used = []
+    if best is not None:
+        _, scores, group = best
+        if any(page.leak_page >= 0 for page in group):
+            layers_used.append("page layer")
+        if any(page.leak_page < 0 for page in group):
+            layers_used.append("embedded images")
+        for page in group:  # an edited registry must not frame anyone: see identify.py
+            _confirm_codes(
+                page.located.analysis.keying,
+                page.ids,
+                [bytes(row) for row in page.codes],
+                [rid for rid in scores.significant if rid in page.ids],
+            )
+        shown = list(
+            dict.fromkeys([*scores.recipient_ids[:MAX_CANDIDATES_REPORTED], *scores.significant])
+        )
+        names = {r.id: r for r in registry.get_recipients(shown)}
+        result.candidates = [
+            {
+                "id": rid,
+                "name": names[rid].name,
+                "score": round(float(z), 3),
+                "p_value": float(pf),
+                "p_value_single": float(ps),
+            }
+            for rid, z, pf, ps in zip(
+                scores.recipient_ids[:MAX_CANDIDATES_REPORTED],
+                scores.z,
+                scores.p_family,
+                scores.p_single,
+                strict=False,
+            )
+        ]
+        evidence.update(
+            {
+                "pages_combined": sum(page.leak_page >= 0 for page in group),
+                "images_combined": sum(page.leak_page < 0 for page in group),
+                "combination": (
+                    "Stouffer: sum of per-page and per-image scores / sqrt(their number); "
+                    "Bonferroni over recipients"
+                ),
+                "hypotheses_tested": family,
+                "null": scores.null.to_dict(),
+                "runner_up": result.candidates[1] if len(result.candidates) > 1 else None,
+            }
+        )
+        if scores.attributed:
+            result.verdict = "attributed"
+            result.recipient = names[scores.best]
+            # Stouffer sums over many pages reach z > 38, whose tail underflows a double.
+            result.p_value = max(float(scores.p_family[0]), SMALLEST_REPORTED_P)
+            result.significant = [c for c in result.candidates if c["id"] in scores.significant]
+    if file_proved:
+        layers_used.append("file-level marks")
+        holder = file_proved[0]["recipient"]
+        if result.verdict != "attributed":
+            result.verdict = "attributed"
+            result.recipient = registry.get_recipient(holder)
+            result.p_value = min(line["p_value"] for line in file_proved)
+        elif holder != result.recipient.id:
+            evidence["conflict"] = (
+                f"the file-level marks name {holder}, the page layer {result.recipient.id}: "
+                "the file was assembled from several copies"
+            )
+    evidence["layers"] = layers_used
+    if result.verdict == "attributed":
+        accused = [result.recipient.id, *(c["id"] for c in result.significant)]
+        copies = registry.list_copies(asset_id=doc_id, recipient_ids=list(dict.fromkeys(accused)))
+        evidence["distribution"] = [
+            {
+                "recipient": c.recipient_id,
+                "output_sha256": c.output_sha256,
+                "output_name": c.output_name,
+                "at": c.created_at.isoformat() if c.created_at else None,
+            }
+            for c in copies
+        ]
+        evidence["exact_copy_of"] = [c.recipient_id for c in copies if c.output_sha256 == sha256]
+    if result.verdict != "attributed":
+        result.verdict = "inconclusive"
+        best_text = ""
+        if best is not None:
+            best_text = (
+                f": the best, {best[1].best}, has a false-accusation probability of "
+                f"{float(best[1].p_family[0]):.2g}, above the bound {bound:.0e}"
+            )
+        result.reason = f"no recipient's mark is significant{best_text}"
+    return result
+
+
+def _document_of(registry, asset_id: str) -> str | None:
+    asset = registry.get_asset(asset_id)
+    return asset.id if asset.kind == "pdf" else asset.parent_id

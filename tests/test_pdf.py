@@ -1,0 +1,271 @@
+"""PDFs through the real command line: mark a packet for several recipients, then identify the
+leaked file (re-saved and stripped, pages copied out, printed to PDF), a page screenshot, and
+the unmarked originals, which must never be attributed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pikepdf
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from leaktrace.cli import app
+from leaktrace.pdf import simulate
+
+PDFS = Path(__file__).resolve().parents[1] / "fixtures" / "pdfs"
+PACKET = ["reportlab_price_sheet.pdf", "pikepdf_drawing.pdf"]
+RECIPIENTS = ["alice", "bob", "carol"]
+
+
+def run(*args: str, env: dict | None = None):
+    return CliRunner().invoke(
+        app, list(args), env={"LEAKTRACE_KEY": None, "LEAKTRACE_PDF_PASSWORD": None, **(env or {})}
+    )
+
+
+def identify(world: dict, leak: Path, env: dict | None = None) -> dict:
+    result = run("--registry", world["registry"], "identify", str(leak), "--json", env=env)
+    assert result.exit_code in (0, 4), result.output
+    found = json.loads(result.stdout)
+    assert (result.exit_code == 0) == (found["verdict"] == "attributed")
+    return found
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Three recipients; a folder holding the packet's two PDFs marked for all of them."""
+    root = tmp_path_factory.mktemp("pdfworld")
+    registry = str(root / "registry")
+    assert run("--registry", registry, "init").exit_code == 0
+    for rid in RECIPIENTS:
+        result = run("--registry", registry, "recipients", "add", rid.title(), "--id", rid)
+        assert result.exit_code == 0, result.output
+    packet = root / "packet"
+    packet.mkdir()
+    for name in PACKET:
+        shutil.copy(PDFS / name, packet / name)
+    dist = root / "dist"
+    result = run("--registry", registry, "mark", str(packet), "--all", "--out", str(dist), "--json")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(result.stdout)
+    assert manifest["summary"] == {"marked": 6, "skipped": 0, "failed_files": 0}
+    return {"root": root, "registry": registry, "packet": packet, "dist": dist}
+
+
+def copy_of(world, rid: str, name: str) -> bytes:
+    return (world["dist"] / rid / name).read_bytes()
+
+
+def renders(data: bytes, dpi: float = 100) -> list[np.ndarray]:
+    return [simulate.render_page(data, page, dpi) for page in range(len(pdfium.PdfDocument(data)))]
+
+
+def texts(data: bytes) -> list[str]:
+    document = pdfium.PdfDocument(data)
+    return [document[i].get_textpage().get_text_range() for i in range(len(document))]
+
+
+@pytest.mark.parametrize("name", PACKET)
+def test_marked_copy_looks_reads_and_links_like_the_original(world, name):
+    original = (PDFS / name).read_bytes()
+    marked = copy_of(world, "bob", name)
+    assert marked != original
+    assert texts(marked) == texts(original)
+    for before, after in zip(renders(original), renders(marked), strict=True):
+        assert before.shape == after.shape
+        difference = before.astype(np.int16) - after.astype(np.int16)
+        psnr = 10 * np.log10(255.0**2 / np.mean(difference.astype(np.float64) ** 2))
+        assert psnr > 40  # a faint layer: at most a few gray levels, nothing moved
+        assert np.abs(difference).max() <= 8
+    with pikepdf.open(PDFS / name) as a, pikepdf.open(world["dist"] / "bob" / name) as b:
+        assert [len(p.obj.get("/Annots", [])) for p in a.pages] == [
+            len(p.obj.get("/Annots", [])) for p in b.pages
+        ]
+        with a.open_outline() as oa, b.open_outline() as ob:
+            assert [item.title for item in oa.root] == [item.title for item in ob.root]
+        assert b"%%EOF" not in marked[: marked.rindex(b"%%EOF")]  # a full rewrite, not an update
+
+
+def test_copies_differ_per_recipient_and_carry_no_recipient_id(world):
+    copies = {rid: copy_of(world, rid, PACKET[0]) for rid in RECIPIENTS}
+    assert len({hashlib.sha256(data).hexdigest() for data in copies.values()}) == 3
+    for rid, data in copies.items():
+        assert rid.encode() not in data
+
+
+def test_exact_copy_is_attributed_by_every_layer(world):
+    found = identify(world, world["dist"] / "alice" / PACKET[0])
+    assert found["verdict"] == "attributed" and found["recipient"]["id"] == "alice"
+    assert found["asset"]["file"] == PACKET[0]
+    assert 0 < found["p_value"] <= 1e-9  # never a bare zero, even when the tail underflows
+    assert found["evidence"]["layers"] == ["page layer", "embedded images", "file-level marks"]
+    assert found["evidence"]["images_combined"] == 1
+    marks = found["evidence"]["file_marks"]
+    assert len(marks) == 1 + 1 + 3  # /ID, XMP, one key per page
+    assert {line["recipient"] for line in marks} == {"alice"}
+
+
+def test_resaved_and_stripped_file_is_attributed_by_the_page_layer(world, tmp_path):
+    leak = tmp_path / "forwarded.pdf"
+    leak.write_bytes(simulate.strip_file_marks(simulate.resave(copy_of(world, "bob", PACKET[0]))))
+    found = identify(world, leak)
+    assert found["verdict"] == "attributed" and found["recipient"]["id"] == "bob"
+    assert found["evidence"]["layers"] == ["page layer", "embedded images"]  # file marks gone
+    assert found["evidence"]["pages_combined"] == 3
+    assert found["p_value"] <= 1e-9
+    assert found["candidates"][1]["score"] < 5  # the innocent runner-up stays in the noise
+
+
+def test_pages_copied_into_a_new_document_are_attributed(world, tmp_path):
+    leak = tmp_path / "excerpt.pdf"
+    leak.write_bytes(simulate.copy_pages(copy_of(world, "carol", PACKET[1]), [1]))
+    found = identify(world, leak)
+    assert found["verdict"] == "attributed" and found["recipient"]["id"] == "carol"
+    assert [p["document_page"] for p in found["evidence"]["pages"]] == [2]
+
+
+@pytest.mark.skipif(simulate.ghostscript() is None, reason="needs gs: scripts/ensure-ghostscript")
+def test_printed_to_pdf_is_attributed(world, tmp_path):
+    leak = tmp_path / "printed.pdf"
+    leak.write_bytes(simulate.print_to_pdf(copy_of(world, "alice", PACKET[1])))
+    found = identify(world, leak)
+    assert found["verdict"] == "attributed" and found["recipient"]["id"] == "alice"
+    assert "file-level marks" not in found["evidence"]["layers"]  # Ghostscript drops them
+
+
+def test_page_screenshot_as_jpeg_is_attributed_to_its_document_and_page(world, tmp_path):
+    leak = tmp_path / "page2.jpg"
+    leak.write_bytes(simulate.jpeg(simulate.render_page(copy_of(world, "bob", PACKET[0]), 1, 150)))
+    found = identify(world, leak)
+    assert found["verdict"] == "attributed" and found["recipient"]["id"] == "bob"
+    assert found["evidence"]["pdf_page"]["page"] == 2
+
+
+def test_unmarked_originals_and_other_documents_are_never_attributed(world, tmp_path):
+    found = identify(world, PDFS / PACKET[0])
+    assert found["verdict"] == "inconclusive"
+    assert found["asset"]["file"] == PACKET[0]
+    assert found["evidence"]["file_marks"] == []
+    shot = tmp_path / "original-page.jpg"
+    shot.write_bytes(simulate.jpeg(simulate.render_page((PDFS / PACKET[1]).read_bytes(), 0, 150)))
+    assert identify(world, shot)["verdict"] == "inconclusive"
+    other = identify(world, PDFS / "matplotlib_charts.pdf")
+    assert other["verdict"] == "unknown" and other["recipient"] is None
+
+
+def test_rerun_skips_and_rewrites_byte_identical_copies(world):
+    args = ["--registry", world["registry"], "mark", str(world["packet"]), "--all"]
+    result = run(*args, "--out", str(world["dist"]))
+    assert result.exit_code == 6, result.output  # nothing to do
+    target = world["dist"] / "carol" / PACKET[0]
+    before = target.read_bytes()
+    target.unlink()
+    result = run(*args, "--out", str(world["dist"]), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["summary"]["marked"] == 1
+    assert target.read_bytes() == before
+
+
+def test_encrypted_pdf_is_marked_and_identified_with_its_password(world, tmp_path):
+    source = tmp_path / "locked.pdf"
+    with pikepdf.open(PDFS / PACKET[1]) as pdf:
+        pdf.save(source, encryption=pikepdf.Encryption(owner="owner-secret", user="reader"))
+    out = tmp_path / "out"
+    args = ["--registry", world["registry"], "mark", str(source), "--to", "bob", "--out", str(out)]
+    refused = run(*args)
+    assert refused.exit_code == 1
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("leaktrace: error: ")
+    assert "encrypted" in lines[0] and "--password" in lines[0]
+    wrong = run(*args, "--password", "guess")
+    assert wrong.exit_code == 1 and "password is wrong" in wrong.stderr
+    result = run(*args, "--password", "reader")
+    assert result.exit_code == 0, result.output
+    copy = out / "bob" / "locked.pdf"
+    with pytest.raises(pikepdf.PasswordError):
+        pikepdf.open(copy)
+    with pikepdf.open(copy, password="reader") as pdf:
+        assert len(pdf.pages) == 2
+    found = identify(world, copy, env={"LEAKTRACE_PDF_PASSWORD": "reader"})
+    assert found["verdict"] == "attributed" and found["recipient"]["id"] == "bob"
+    given = run("--registry", world["registry"], "identify", str(copy), "--password", "reader")
+    assert given.exit_code == 0, given.output
+    locked = run("--registry", world["registry"], "identify", str(copy))
+    assert locked.exit_code == 1 and len(locked.stderr.strip().splitlines()) == 1
+    assert "encrypted" in locked.stderr
+
+
+def test_embedded_image_keeps_its_encoding_and_identifies_when_pulled_out(world, tmp_path):
+    with (
+        pikepdf.open(PDFS / PACKET[0]) as a,
+        pikepdf.open(world["dist"] / "carol" / PACKET[0]) as b,
+    ):
+        before, after = (
+            next(x for x in pdf.pages[1].obj.Resources.XObject.values() if x.Subtype == "/Image")
+            for pdf in (a, b)
+        )
+        for key in ("/Width", "/Height", "/ColorSpace", "/BitsPerComponent"):
+            assert after.get(key) == before.get(key)
+        assert after.Filter == pikepdf.Name.FlateDecode  # lossless stays lossless
+        pulled = np.asarray(pikepdf.PdfImage(after).as_pil_image())
+        original = np.asarray(pikepdf.PdfImage(before).as_pil_image())
+        assert 0 < np.abs(pulled.astype(int) - original.astype(int)).max() <= 8
+    leak = tmp_path / "photo-from-the-packet.png"
+    Image.fromarray(pulled).save(leak)
+    found = identify(world, leak)
+    assert found["verdict"] == "attributed" and found["recipient"]["id"] == "carol"
+
+
+def test_report_of_a_leaked_pdf_shows_its_pages_and_file_marks(world, tmp_path):
+    leak = tmp_path / "forwarded.pdf"
+    leak.write_bytes(simulate.resave(copy_of(world, "carol", PACKET[0])))
+    report = tmp_path / "evidence.html"
+    args = ["--registry", world["registry"], "identify", str(leak), "--report", str(report)]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    html = report.read_text()
+    assert "What was found in the leaked PDF (3 pages)" in html
+    assert "names the copy of" in html and "<code>carol</code>" in html
+    assert "data:image/png;base64," in html  # the leak's first page, inlined
+
+
+def test_scan_attributes_leaked_pdfs_among_images(world, tmp_path):
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    (crawl / "from-bob.pdf").write_bytes(
+        simulate.strip_file_marks(simulate.resave(copy_of(world, "bob", PACKET[1])))
+    )
+    shutil.copy(PDFS / PACKET[0], crawl / "original.pdf")
+    result = run("--registry", world["registry"], "scan", str(crawl), "--json", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    records = {Path(r["file"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    assert records["from-bob.pdf"]["verdict"] == "attributed"
+    assert records["from-bob.pdf"]["recipient"]["id"] == "bob"
+    assert records["original.pdf"]["verdict"] != "attributed"
+
+
+def test_a_page_reissued_in_another_document_still_finds_its_copy(world, tmp_path):
+    """A revision that repeats a page unchanged registers a second page asset with the same
+    render: the leak is scored against both documents, and the right one proves the copy."""
+    revision = tmp_path / "revision-2.pdf"
+    with pikepdf.open(PDFS / PACKET[1]) as pdf:
+        pdf.docinfo["/Title"] = "Revision 2"
+        pdf.save(revision)
+    out = tmp_path / "out"
+    args = ["--registry", world["registry"], "mark", str(revision), "--to", "alice"]
+    assert run(*args, "--out", str(out)).exit_code == 0
+    leak = tmp_path / "from-carol.pdf"
+    leak.write_bytes(simulate.strip_file_marks(simulate.resave(copy_of(world, "carol", PACKET[1]))))
+    found = identify(world, leak)
+    assert found["verdict"] == "attributed" and found["recipient"]["id"] == "carol"
+    documents = {page["document"] for page in found["evidence"]["pages"]}
+    assert len(documents) == 2  # both documents holding the page were scored
+    assert found["evidence"]["hypotheses_tested"] >= 4  # and the correction covers both
