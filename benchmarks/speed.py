@@ -40,11 +40,10 @@ from typing import Any
 
 import numpy as np
 
+from _peers import ensure_bench_venv
+
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_VENV = ROOT / ".bench-venv"
 KEY = bytes(range(200, 232))
-IWM_PACKAGES = ["invisible-watermark==0.2.0"]
-IWM_DEPENDENCIES = ["PyWavelets", "opencv-python-headless", "numpy", "Pillow"]
 
 
 def timed(fn: Callable[..., Any], *args: Any, repeat: int = 3) -> tuple[float, Any]:
@@ -150,6 +149,8 @@ def bench_mark(tmp: Path, quick: bool) -> list[dict]:
 
 def mark_breakdown(tmp: Path) -> dict:
     """Where one recipient's time goes on the grainy 12 MP photo (each stage best of 3)."""
+    from PIL import Image
+
     from leaktrace import api
     from leaktrace.assets import analyse, register_image
     from leaktrace.formats import images
@@ -164,9 +165,9 @@ def mark_breakdown(tmp: Path) -> dict:
     loaded = images.load_image(data)
     asset = register_image(registry, photo, data, loaded)
     analysis = analyse(asset, loaded, registry.key)
+    imprinter = api._imprinter(analysis, loaded)
     code = analysis.keying.recipient_code("r")
-    field = synthesize(analysis.keying, code)
-    encoded, packed = api._marked_bytes(analysis, loaded, "r")
+    encoded, packed = api._marked_bytes(imprinter, analysis, loaded, "r")
     marked = images.load_image(encoded).pixels
     counter = iter(range(1_000_000))
 
@@ -174,19 +175,37 @@ def mark_breakdown(tmp: Path) -> dict:
         sha = f"{next(counter):064x}"
         registry.record_copies([Copy(asset.id, "r", sha, "x.jpg", code=packed)])
 
+    def reference() -> np.ndarray:
+        field = synthesize(analysis.keying, code)
+        return add_luma_delta(loaded.pixels, luma_delta(analysis.mask, field))
+
+    def floor() -> None:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+        image.save(io.BytesIO(), "JPEG", quality="keep")
+
     stages = {
-        "keyed pattern (synthesize)": best(lambda: synthesize(analysis.keying, code)),
-        "mask x pattern, dither, add (one pass)": best(
-            lambda: add_luma_delta(loaded.pixels, luma_delta(analysis.mask, field))
+        "floor: Pillow decode + encode at the same quality": best(floor),
+        "per file: analysis (luma, perceptual mask, keying)": best(
+            lambda: analyse(asset, loaded, registry.key)
         ),
-        "encode like the source": best(lambda: images.encode_like(loaded, marked)),
-        "one whole copy in mark_files (pattern, add in strips, encode)": best(
-            lambda: api._marked_bytes(analysis, loaded, "r")
+        "per file: imprinter set-up (dither, amplitude, table)": best(
+            lambda: api._imprinter(analysis, loaded)
         ),
-        "sha256 + atomic write (fsync)": best(
+        "per copy: the mark (exact resize, table, dither, add; imprinter.mark)": best(
+            lambda: imprinter.mark(code)
+        ),
+        "per copy: encode like the source": best(lambda: images.encode_like(loaded, marked)),
+        "per copy: whole copy in mark_files (mark + encode)": best(
+            lambda: api._marked_bytes(imprinter, analysis, loaded, "r")
+        ),
+        "per copy: sha256 + atomic write (fsync)": best(
             lambda: (images.sha256_bytes(encoded), images.write_atomic(tmp / "w.jpg", encoded))
         ),
-        "record one copy (its own transaction)": best(record),
+        "per copy: record one copy (its own transaction)": best(record),
+        "numpy reference mark (synthesize, luma_delta, add_luma_delta), for comparison": best(
+            reference
+        ),
     }
     registry.close()
     return stages
@@ -458,29 +477,13 @@ print(json.dumps(out))
 """
 
 
-def ensure_bench_venv() -> Path:
-    """The benchmark-only venv with invisible-watermark (created on first use)."""
-    python = BENCH_VENV / "bin" / "python"
-    probe = [str(python), "-c", "import importlib.util as u; assert u.find_spec('imwatermark')"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return python
-    subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
-    pip = [str(python), "-m", "pip", "install", "--quiet"]
-    # --no-deps: its declared torch/onnxruntime serve another method (see _IWM_SCRIPT).
-    subprocess.run([*pip, "--no-deps", *IWM_PACKAGES], check=True)
-    subprocess.run([*pip, *IWM_DEPENDENCIES], check=True)
-    return python
-
-
 def _embed_pixels(asset, loaded, key: bytes) -> np.ndarray:
     """Pixels in, pixels out, like dwtDct's encode: the analysis (mask) and one code's mark."""
+    from leaktrace import api
     from leaktrace.assets import analyse
-    from leaktrace.watermark.embed import add_luma_delta, luma_delta
-    from leaktrace.watermark.pattern import synthesize
 
     analysis = analyse(asset, loaded, key)
-    field = synthesize(analysis.keying, analysis.keying.recipient_code("r"))
-    return add_luma_delta(loaded.pixels, luma_delta(analysis.mask, field))
+    return api._imprinter(analysis, loaded).mark(analysis.keying.recipient_code("r"))
 
 
 def bench_iwm(tmp: Path, quick: bool) -> list[dict]:
