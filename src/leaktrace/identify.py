@@ -15,6 +15,8 @@ Verdicts:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,17 +116,47 @@ class _Located:
 MAX_VERIFIED = 3
 
 
+class _CodePrefetch:
+    """Reads candidate assets' recipient codes in a background thread.
+
+    Registration is OpenCV work that releases the GIL, and reading 10^5 codes is mostly waiting
+    on the database: overlapping them keeps identify's time nearly flat in the number of
+    recipients. A code read that was never needed is simply dropped.
+    """
+
+    def __init__(self, registry) -> None:
+        self._registry = registry
+        self._pending: dict[str, Future] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leaktrace-codes")
+
+    def __enter__(self) -> _CodePrefetch:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def start(self, asset: Asset) -> None:
+        if asset.id not in self._pending:
+            self._pending[asset.id] = self._pool.submit(self._registry.recipient_codes, asset.id)
+
+    def get(self, asset_id: str) -> tuple[list[str], list[bytes | None]]:
+        pending = self._pending.get(asset_id)
+        return pending.result() if pending is not None else self._registry.recipient_codes(asset_id)
+
+
 def _find_assets(
     registry,
     leak_rgb: np.ndarray,
     leak_luma: np.ndarray,
     evidence: dict,
     kinds: tuple[str, ...] | None = None,
+    on_candidate: Callable[[Asset], None] | None = None,
 ) -> tuple[list[_Located], _Located | None]:
     """Every registered asset the leak verifiably shows (usually one; more when the same picture
     was registered twice, e.g. re-exported), and the best unverified attempt.
 
     Perceptual hashes first; local features for crops and screenshots, whose global hash changed.
+    ``on_candidate`` hears of every asset before its registration starts.
     """
     from leaktrace.match import registration
     from leaktrace.match.hashing import nearest_assets, perceptual_hashes
@@ -154,6 +186,8 @@ def _find_assets(
 
     def attempt(asset: Asset, how: str) -> None:
         nonlocal best_failure
+        if on_candidate is not None:
+            on_candidate(asset)
         analysis = _load_original(registry, asset)
         result = registration.register(
             analysis.reference_luma,
@@ -267,68 +301,72 @@ def identify_file(
         result.reason = "the image is too small to identify (under 32 pixels on a side)"
         return _audit(registry, result)
     leak_luma = luminance(leak_rgb)
-    verified, failure = _find_assets(registry, leak_rgb, leak_luma, result.evidence)
-    if not verified:
-        if failure is None or failure.registration.ncc < UNRELATED_NCC:
-            if failure is not None:
-                result.evidence["closest_candidate"] = {
-                    "asset": failure.analysis.asset.id,
-                    "registration": failure.registration.to_dict(),
-                }
-            result.reason = "the image matches no registered asset"
+    # The codes of 10^5 recipients take a while to read; they load while registration runs.
+    with _CodePrefetch(registry) as prefetch:
+        verified, failure = _find_assets(
+            registry, leak_rgb, leak_luma, result.evidence, on_candidate=prefetch.start
+        )
+        if not verified:
+            if failure is None or failure.registration.ncc < UNRELATED_NCC:
+                if failure is not None:
+                    result.evidence["closest_candidate"] = {
+                        "asset": failure.analysis.asset.id,
+                        "registration": failure.registration.to_dict(),
+                    }
+                result.reason = "the image matches no registered asset"
+                return _audit(registry, result)
+            asset = failure.analysis.asset
+            result.verdict, result.asset = "inconclusive", asset
+            result.evidence["registration"] = failure.registration.to_dict()
+            result.reason = f"asset {asset.id} is a candidate, but the alignment is unverified: {failure.registration.reason}"
             return _audit(registry, result)
-        asset = failure.analysis.asset
-        result.verdict, result.asset = "inconclusive", asset
-        result.evidence["registration"] = failure.registration.to_dict()
-        result.reason = f"asset {asset.id} is a candidate, but the alignment is unverified: {failure.registration.reason}"
-        return _audit(registry, result)
 
-    # Every (asset, recipient) pair scored is one hypothesis: correct for all of them.
-    holders = {
-        located.analysis.asset.id: registry.recipient_codes(located.analysis.asset.id)
-        for located in verified
-    }
-    family = sum(len(ids) for ids, _ in holders.values())
-    scored: list[_Scored] = []
-    for located in verified:
-        analysis = located.analysis
-        ids, cached = holders[analysis.asset.id]
-        if not ids:
-            continue
-        projection = extract(
-            analysis.keying,
-            analysis.reference_luma,
-            analysis.detection_mask,
-            leak_luma,
-            located.registration.homography,
-            local_warp=located.registration.local_warp,
-        )
-        scores = attribute(
-            projection.y,
-            _packed_codes(analysis.keying, ids, cached),
-            ids,
-            analysis.keying.decoy_codes(decoys),
-            bound=bound,
-            family_size=family,
-        )
-        _confirm_codes(analysis.keying, ids, cached, scores.significant)
-        scored.append(
-            _Scored(located, scores, projection, *_named(registry, analysis, scores, sha256))
-        )
-    if not scored:
-        asset = verified[0].analysis.asset
-        result.verdict, result.asset = "inconclusive", asset
-        result.evidence["registration"] = verified[0].registration.to_dict()
-        result.reason = f"asset {asset.id} was registered but no copy of it was ever distributed"
-        return _audit(registry, result)
-    best = min(scored, key=lambda item: item.scores.p_family[0])
-    _report(result, best, bound, family, [item.located.analysis.asset.id for item in scored])
-    if result.asset.kind == "pdf-page":
-        result.evidence["pdf_page"] = {
-            "document": result.asset.parent_id,
-            "page": result.asset.page + 1,
+        # Every (asset, recipient) pair scored is one hypothesis: correct for all of them.
+        holders = {
+            located.analysis.asset.id: prefetch.get(located.analysis.asset.id)
+            for located in verified
         }
-    return _audit(registry, result)
+        family = sum(len(ids) for ids, _ in holders.values())
+        scored: list[_Scored] = []
+        for located in verified:
+            analysis = located.analysis
+            ids, cached = holders[analysis.asset.id]
+            if not ids:
+                continue
+            projection = extract(
+                analysis.keying,
+                analysis.reference_luma,
+                analysis.detection_mask,
+                leak_luma,
+                located.registration.homography,
+                local_warp=located.registration.local_warp,
+            )
+            scores = attribute(
+                projection.y,
+                _packed_codes(analysis.keying, ids, cached),
+                ids,
+                analysis.keying.decoy_codes(decoys),
+                bound=bound,
+                family_size=family,
+            )
+            _confirm_codes(analysis.keying, ids, cached, scores.significant)
+            scored.append(
+                _Scored(located, scores, projection, *_named(registry, analysis, scores, sha256))
+            )
+        if not scored:
+            asset = verified[0].analysis.asset
+            result.verdict, result.asset = "inconclusive", asset
+            result.evidence["registration"] = verified[0].registration.to_dict()
+            result.reason = f"asset {asset.id} was registered but no copy of it was ever distributed"
+            return _audit(registry, result)
+        best = min(scored, key=lambda item: item.scores.p_family[0])
+        _report(result, best, bound, family, [item.located.analysis.asset.id for item in scored])
+        if result.asset.kind == "pdf-page":
+            result.evidence["pdf_page"] = {
+                "document": result.asset.parent_id,
+                "page": result.asset.page + 1,
+            }
+        return _audit(registry, result)
 
 
 def _confirm_codes(keying, ids: list[str], cached: list[bytes | None], accused: list[str]) -> None:
