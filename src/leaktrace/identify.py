@@ -421,14 +421,9 @@ def _named(registry, analysis, scores, leak_sha256: str) -> tuple[dict[str, Reci
     return recipients, copies
 
 
-def _report(
-    result: Identification, best: _Scored, bound: float, family: int, assets: list[str]
-) -> None:
-    scores, recipients = best.scores, best.recipients
-    result.asset = best.located.analysis.asset
-    result.evidence["asset_found_by"] = best.located.found_by
-    result.evidence["registration"] = best.located.registration.to_dict()
-    result.candidates = [
+def candidate_list(scores, recipients: dict[str, Recipient]) -> list[dict]:
+    """The best-scoring recipients as reported (at most MAX_CANDIDATES_REPORTED), best first."""
+    return [
         {
             "id": rid,
             "name": recipients[rid].name,
@@ -444,6 +439,16 @@ def _report(
             strict=False,
         )
     ]
+
+
+def _report(
+    result: Identification, best: _Scored, bound: float, family: int, assets: list[str]
+) -> None:
+    scores, recipients = best.scores, best.recipients
+    result.asset = best.located.analysis.asset
+    result.evidence["asset_found_by"] = best.located.found_by
+    result.evidence["registration"] = best.located.registration.to_dict()
+    result.candidates = candidate_list(scores, recipients)
     result.evidence.update(
         {
             "assets_scored": assets,

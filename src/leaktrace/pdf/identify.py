@@ -303,7 +303,12 @@ def identify_pdf(
     password: str | None = None,
 ):
     """Identify a leaked PDF file (see the module's docstring); returns an Identification."""
-    from leaktrace.identify import MAX_CANDIDATES_REPORTED, Identification, _confirm_codes
+    from leaktrace.identify import (
+        MAX_CANDIDATES_REPORTED,
+        Identification,
+        _confirm_codes,
+        candidate_list,
+    )
 
     result = Identification("unknown", str(path), sha256, bound)
     from leaktrace.pdf.images import leaked_images
@@ -363,22 +368,7 @@ def identify_pdf(
             dict.fromkeys([*scores.recipient_ids[:MAX_CANDIDATES_REPORTED], *scores.significant])
         )
         names = {r.id: r for r in registry.get_recipients(shown)}
-        result.candidates = [
-            {
-                "id": rid,
-                "name": names[rid].name,
-                "score": round(float(z), 3),
-                "p_value": float(pf),
-                "p_value_single": float(ps),
-            }
-            for rid, z, pf, ps in zip(
-                scores.recipient_ids[:MAX_CANDIDATES_REPORTED],
-                scores.z,
-                scores.p_family,
-                scores.p_single,
-                strict=False,
-            )
-        ]
+        result.candidates = candidate_list(scores, names)
         evidence.update(
             {
                 "pages_combined": sum(page.leak_page >= 0 for page in group),
