@@ -29,8 +29,15 @@ def fixture_path(name: str) -> Path:
     return FIXTURES / folder / name
 
 
+# One fixed key for the world's registry: every case below asserts a verdict for one set of
+# marks. With a new random key each run, the weakest case (screenshot75 of the 1280 px CAD draft:
+# z 6.6-10.5 over 26 keys against a threshold near 6.1) would fail about one run in fifty; rates
+# over many keys are what benchmarks/robustness.py measures.
+WORLD_KEY = "5e" * 32
+
+
 def run(*args: str, env: dict | None = None):
-    return CliRunner().invoke(app, list(args), env=env or {"LEAKTRACE_KEY": None})
+    return CliRunner().invoke(app, list(args), env=env or {"LEAKTRACE_KEY": WORLD_KEY})
 
 
 @pytest.fixture(scope="module")
@@ -127,20 +134,23 @@ def test_unrelated_image_is_unknown(world, name):
 
 def test_copy_made_under_another_registrys_key_is_not_attributed(world, tmp_path):
     other = str(tmp_path / "other-registry")
-    assert run("--registry", other, "init").exit_code == 0
+    own_key = {"LEAKTRACE_KEY": None}  # init writes a new random key file for this one
+    assert run("--registry", other, "init", env=own_key).exit_code == 0
     assert (
         run(
-            "--registry", other, "recipients", "add", "Auto Weekly", "--id", "auto-weekly"
+            "--registry", other, "recipients", "add", "Auto Weekly", "--id", "auto-weekly",
+            env=own_key,
         ).exit_code
         == 0
-    )
+    )  # fmt: skip
     source = fixture_path(PHOTOS[0])
     assert (
         run(
-            "--registry", other, "mark", str(source), "--to", "auto-weekly", "--out", str(tmp_path)
+            "--registry", other, "mark", str(source), "--to", "auto-weekly", "--out", str(tmp_path),
+            env=own_key,
         ).exit_code
         == 0
-    )
+    )  # fmt: skip
     foreign = load_display_rgb(tmp_path / "auto-weekly" / source.name)
     code, found = identify(world, leak_of(world, foreign, "social1080", "foreign"))
     assert code == 4 and found["verdict"] == "inconclusive" and found["recipient"] is None
@@ -189,7 +199,8 @@ def test_human_output_is_a_table(world):
 
 
 def test_key_never_appears_in_any_output(world):
-    key_text = (Path(world["registry"]) / "key").read_text().strip()
+    assert not (Path(world["registry"]) / "key").exists()  # it came from $LEAKTRACE_KEY
+    key_text = WORLD_KEY
     outputs = [
         run("--registry", world["registry"], "recipients", "list").output,
         run("--registry", world["registry"], "assets", "list", "--json").output,
