@@ -15,9 +15,12 @@ Verdicts:
 from __future__ import annotations
 
 import hashlib
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -89,11 +92,45 @@ class Identification:
         }
 
 
+# Analyses of recently identified assets, newest last: a crawl holds many leaks of the same
+# photo, and decoding the original and computing its masks is a large share of each identify.
+_ANALYSES: OrderedDict[tuple, object] = OrderedDict()
+_ANALYSES_KEPT = 4
+_ANALYSES_LOCK = threading.Lock()  # a Dask worker identifies in several threads
+
+
 def _load_original(registry, asset: Asset):
+    """The asset's analysis. The original's bytes are read and checked against their SHA-256
+    every time (a tampered store is an error, cached or not); the analysis of the same bytes
+    under the same key and parameters is reused, read-only."""
     from leaktrace.assets import analyse
     from leaktrace.formats import images
 
-    return analyse(asset, images.load_image(registry.store.get(asset.sha256)), registry.key)
+    data = registry.store.get(asset.sha256)
+    key = (
+        hashlib.sha256(registry.key).digest(),
+        asset.sha256,
+        json.dumps(asset.params, sort_keys=True),
+    )
+    with _ANALYSES_LOCK:
+        cached = _ANALYSES.get(key)
+        if cached is not None:
+            _ANALYSES.move_to_end(key)
+    if cached is not None:
+        return replace(cached, asset=asset)
+    analysis = analyse(asset, images.load_image(data), registry.key)
+    for array in (
+        analysis.luma,
+        analysis.mask,
+        analysis.reference_luma,
+        analysis.detection_mask,
+    ):
+        array.flags.writeable = False  # shared between identifications: nobody may edit it
+    with _ANALYSES_LOCK:
+        _ANALYSES[key] = analysis
+        while len(_ANALYSES) > _ANALYSES_KEPT:
+            _ANALYSES.popitem(last=False)
+    return analysis
 
 
 def _cached_features(registry, asset: Asset):
