@@ -101,6 +101,26 @@ out = Console(highlight=False, soft_wrap=True, color_system=_COLOUR)
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON only, on stdout.")
 ]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        metavar="N",
+        min=1,
+        help="Local worker processes, one file each at a time. "
+        "Default: $LEAKTRACE_WORKERS, then one per CPU; 1 runs in this process.",
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Run on this Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local processes; "
+        "needs a PostgreSQL registry, and the workers must see the files at the same paths. "
+        "Default: $LEAKTRACE_SCHEDULER.",
+    ),
+]
 PdfPasswordOption = Annotated[
     str | None,
     typer.Option(
@@ -158,6 +178,13 @@ def root(
 def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
     err.print(f"leaktrace: error: {message}", markup=False)
     return typer.Exit(code)
+
+
+def scheduler_needs_postgresql() -> typer.Exit:
+    return fail(
+        "--scheduler needs a PostgreSQL registry (--registry postgresql://...): the "
+        "cluster's workers cannot share a SQLite file"
+    )
 
 
 def open_registry():

@@ -16,11 +16,13 @@ from leaktrace.cli.app import (
     EXIT_PARTIAL,
     JsonOption,
     PdfPasswordOption,
+    SchedulerOption,
+    WorkersOption,
     app,
-    fail,
     open_registry,
     out,
     print_json,
+    scheduler_needs_postgresql,
     state,
 )
 
@@ -130,26 +132,8 @@ def scan(
             help="Write an HTML evidence report per file (DIR/<file>.html) and DIR/index.html.",
         ),
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers",
-            metavar="N",
-            min=1,
-            help="Worker processes. Default: $LEAKTRACE_WORKERS, then one per CPU; "
-            "1 runs in this process.",
-        ),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler",
-            metavar="ADDRESS",
-            help="Run on this Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local "
-            "processes; needs a PostgreSQL registry, and the workers must see DIR at the same "
-            "path. Default: $LEAKTRACE_SCHEDULER.",
-        ),
-    ] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     max_false_accusation: MaxFalseAccusationOption = 1e-9,
     password: PdfPasswordOption = None,
 ) -> None:
@@ -175,10 +159,7 @@ def scan(
     location = config.registry_location(state.registry_location)
     scheduler = config.scheduler_address(scheduler)
     if scheduler and not is_url(location):
-        raise fail(
-            "--scheduler needs a PostgreSQL registry (--registry postgresql://...): the "
-            "cluster's workers cannot share a SQLite file"
-        )
+        raise scheduler_needs_postgresql()
     with contextlib.ExitStack() as stack:
         executor = stack.enter_context(make_executor(scheduler=scheduler)) if scheduler else None
         results = _scan(

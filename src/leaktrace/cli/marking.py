@@ -23,12 +23,15 @@ from leaktrace.cli.app import (
     EXIT_USAGE,
     JsonOption,
     PdfPasswordOption,
+    SchedulerOption,
+    WorkersOption,
     app,
     err,
     fail,
     open_registry,
     out,
     print_json,
+    scheduler_needs_postgresql,
 )
 
 # A human-readable table longer than this helps nobody: the summary line and --json do.
@@ -59,25 +62,8 @@ def mark(
             "unknown ones are added first, all or nothing.",
         ),
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers",
-            metavar="N",
-            min=1,
-            help="Local worker processes, one file each at a time. "
-            "Default: $LEAKTRACE_WORKERS, then one per CPU; 1 runs in this process.",
-        ),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler",
-            metavar="ADDRESS",
-            help="Run on this Dask cluster (e.g. tcp://10.0.0.5:8786) instead of local "
-            "processes; needs a PostgreSQL registry. Default: $LEAKTRACE_SCHEDULER.",
-        ),
-    ] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     password: PdfPasswordOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -103,10 +89,7 @@ def mark(
     workers = workers or config.workers_default()
     registry = open_registry()
     if scheduler and registry.backend != "postgresql":
-        raise fail(
-            "--scheduler needs a PostgreSQL registry (--registry postgresql://...): the "
-            "cluster's workers cannot share a SQLite file"
-        )
+        raise scheduler_needs_postgresql()
     files = collect_inputs(paths)  # before adding anyone: a typo in a path changes nothing
     added = []
     recipient_ids = to

@@ -29,6 +29,7 @@ from leaktrace.errors import (
     UnsupportedFormatError,
 )
 from leaktrace.fsutil import atomic_write
+from leaktrace.pdf import looks_like_pdf
 
 MAX_PIXELS_DEFAULT = 200_000_000
 MARKABLE_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "HEIF")
@@ -207,8 +208,7 @@ def _open_checked(data: bytes, name: str, max_pixels: int) -> Image.Image:
         with _decoding(name):
             im = Image.open(io.BytesIO(data))
     except InputError:
-        # Readers find a PDF's header anywhere in its first 1024 bytes; Pillow cannot read one.
-        if b"%PDF-" in data[:1024]:
+        if looks_like_pdf(data):  # Pillow cannot read one
             raise UnsupportedFormatError(
                 f"{name}: is a PDF, not an image; mark and identify read PDFs as documents"
             ) from None
