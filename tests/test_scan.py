@@ -244,3 +244,29 @@ def test_any_executor_runs_the_picklable_work_function(world):
     assert [r.relative for r in results] == ["c-screenshot75.png", "deeper/original.jpg"]
     assert [r.verdict for r in results] == ["attributed", "inconclusive"]
     assert results[0].recipient["id"] == "motor-daily"
+
+
+def _thread_counts() -> dict:
+    import cv2
+    from threadpoolctl import threadpool_info
+
+    from leaktrace.parallel import one_thread_per_worker
+
+    one_thread_per_worker()
+    return {
+        "opencv": cv2.getNumThreads(),
+        "pools": {info["filepath"]: info["num_threads"] for info in threadpool_info()},
+    }
+
+
+def test_a_worker_process_runs_one_thread_in_every_native_pool():
+    # Two workers on two CPUs must not each start a thread per CPU: OpenBLAS's idle threads
+    # spin and stall the other worker. cv2 ships a BLAS of its own, loaded after numpy's.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        counts = pool.submit(_thread_counts).result()
+    assert counts["opencv"] == 1
+    assert counts["pools"], "no native thread pool found: numpy's BLAS should be one"
+    assert set(counts["pools"].values()) == {1}, counts["pools"]

@@ -226,11 +226,19 @@ def _find_assets(
         if on_candidate is not None:
             on_candidate(asset)
         analysis = _load_original(registry, asset)
+        # Once the full frame or local features explain the leak, a further candidate matters
+        # only if it shows the same picture (registered twice, or its mirror image), and those
+        # align the same cheap ways: the slow template search, a second or more on a wrong
+        # candidate, is kept for leaks nothing else explains.
+        found_cheaply = any(
+            "template" not in located.registration.method for located in verified
+        )
         result = registration.register(
             analysis.reference_luma,
             leak_luma,
             original_features=_cached_features(registry, asset),
             leak_features=leak_features,
+            templates=not found_cheaply,
         )
         located = _Located(analysis, result, how)
         if result.verified:

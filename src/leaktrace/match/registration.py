@@ -435,6 +435,7 @@ def register(
     original_features: Features | None = None,
     leak_features: LazyFeatures | None = None,
     min_ncc: float = MIN_NCC,
+    templates: bool = True,
 ) -> Registration:
     """Find and verify the homography mapping ``original`` onto ``leak`` (both gray, full size).
 
@@ -449,6 +450,9 @@ def register(
     min_ncc : float
         Smallest normalised cross-correlation of the aligned, blurred images that counts as a
         verified alignment.
+    templates : bool
+        Also try the slow template search when the full frame and the local features fail
+        (in both orientations). Leave it on unless another alignment already explains the leak.
     """
     cache: dict[str, Features] = {}
 
@@ -460,7 +464,7 @@ def register(
         return cache["original"]
 
     lazy = leak_features if leak_features is not None else LazyFeatures(leak)
-    best, tried, clear = _search(original, leak, features, lazy.get)
+    best, tried, clear = _search(original, leak, features, lazy.get, templates=templates)
     # Perhaps the leak is a mirror image: the flipped leak goes through the same hypotheses, so
     # the plausibility rules stay as strict as ever. A near-symmetric picture can align fairly
     # well unflipped (a fundus photo rotated), so only a near-perfect alignment skips the check.
@@ -479,7 +483,7 @@ def register(
             flipped,
             features,
             lambda: lazy.get().mirrored(width - 1.0),
-            templates=not verified,
+            templates=templates and not verified,
             min_inliers=min_inliers,
         )
         tried += [{**entry, "method": f"mirrored {entry['method']}"} for entry in m_tried]
