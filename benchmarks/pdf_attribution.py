@@ -35,7 +35,12 @@ PDFS = ROOT / "fixtures" / "pdfs"
 DOC = ROOT / "docs" / "pdf.md"
 RECIPIENTS = [f"supplier-{k:02d}" for k in range(8)]
 PAGES_PER_DOC = 1  # page-image cases: this many pages of each document (time: 2 cores shared)
-FILE_CASES = ["re-save (file marks stripped)", "print to PDF (Ghostscript)", "one page copied out"]
+FILE_CASES = [
+    "re-save (file marks stripped)",
+    "print to PDF (Ghostscript)",
+    "one page copied out",
+    "page layer and file marks stripped",
+]
 PAGE_CASES = [
     "150-DPI screenshot + JPEG 80",
     "100 % zoom screenshot (96 DPI, viewer chrome)",
@@ -59,6 +64,8 @@ def file_leak(case: str, data: bytes) -> bytes:
         return simulate.strip_file_marks(simulate.resave(data))
     if case.startswith("print"):
         return simulate.print_to_pdf(data)
+    if case.startswith("page layer"):
+        return simulate.strip_file_marks(simulate.strip_page_layer(data))
     return simulate.copy_pages(data, [min(1, _page_count(data) - 1)])
 
 
@@ -124,6 +131,8 @@ def main() -> None:
         outcomes: dict[tuple[str, str], list[bool]] = defaultdict(list)
         innocent: dict[tuple[str, str], list[bool]] = defaultdict(list)
         z_true: dict[str, list[float]] = defaultdict(list)
+        layer_z: dict[tuple[str, str], list[float]] = defaultdict(list)
+        layer_alone: dict[tuple[str, str], list[bool]] = defaultdict(list)
         seconds: dict[str, list[float]] = defaultdict(list)
         invisibility = {}
         leak_file = work / "leak"
@@ -139,6 +148,10 @@ def main() -> None:
                 innocent[(case, producer(name))].append(accused is not None)
                 return
             outcomes[(case, producer(name))].append(accused == truth)
+            for line in (found.evidence or {}).get("layer_scores", []):
+                right = line["best"] == truth
+                layer_z[(case, line["layer"])].append(line["z"] if right else 0.0)
+                layer_alone[(case, line["layer"])].append(right and line["p_family"] <= 1e-9)
             z = {c["id"]: c["score"] for c in found.candidates}.get(truth)
             if z is not None:
                 z_true[case].append(z)
@@ -198,6 +211,21 @@ def main() -> None:
             f"| {case} | " + " | ".join(cells) + f" | **{sum(total)}/{len(total)}** | "
             f"{z:.1f} | {statistics.median(seconds[case]):.1f} |"
         )
+    lines.append("")
+    lines.append(
+        "Each layer on its own, for the leaked files (z of the leaker when it scores best, "
+        "else 0; how many leaks that layer alone attributes at 1e-9):"
+    )
+    lines.append("")
+    lines.append("| case | page layer: median z | alone | word shifts: median z | alone |")
+    lines.append("|---|---|---|---|---|")
+    for case in FILE_CASES:
+        cells = []
+        for layer in ("page layer", "word shifts"):
+            zs, alone = layer_z.get((case, layer), []), layer_alone.get((case, layer), [])
+            cells.append(f"{statistics.median(zs):.1f}" if zs else "-")
+            cells.append(f"{sum(alone)}/{sum(len(v) for (c, _), v in outcomes.items() if c == case)}")
+        lines.append(f"| {case} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("False attributions (any recipient accused) on leaks nobody made:")
     lines.append("")

@@ -12,6 +12,7 @@ recipient scored, accused only below the bound.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,17 @@ class _Page:
     y: np.ndarray
     ids: list[str]
     codes: np.ndarray  # packed (N, K / 8)
+    layer: str = "page layer"
+    # Decoy codes (count -> (count, K) +-1) of this block; the page layer's by default.
+    decoys: Callable[[int], np.ndarray] | None = None
+
+    def decoy_codes(self, count: int) -> np.ndarray:
+        # Drawn once per block: the combined score and each layer's own score reuse them.
+        cached = self.__dict__.setdefault("_decoy_cache", {})
+        if count not in cached:
+            source = self.decoys or self.located.analysis.keying.decoy_codes
+            cached[count] = source(count)
+        return cached[count]
 
 
 # A leaked PDF page rendered at the registered scale lands pixel for pixel on the original's
@@ -267,6 +279,59 @@ def _image_projections(registry, leaked, evidence: dict) -> list[_Page]:
     return found
 
 
+def _word_projections(registry, data: bytes, password: str | None, pages, evidence) -> list:
+    """The word shifts of every leaked page found among the registered pages, measured against
+    the registered original's glyph positions (leaked PDF files only: a page image has no glyph
+    positions to read)."""
+    from functools import partial
+
+    from leaktrace.errors import InputError
+    from leaktrace.pdf import text, wordshift
+
+    found: list[_Page] = []
+    for page in pages:
+        asset = page.located.analysis.asset
+        count = int(asset.params.get("word_shift", {}).get("words", 0))
+        if page.leak_page < 0 or count == 0:
+            continue
+        line = {"page": page.leak_page + 1, "found": asset.id, "words": count}
+        evidence["word_shifts"].append(line)
+        document = registry.get_asset(asset.parent_id)
+        original = registry.store.get(document.sha256)
+        try:
+            with pdfdoc.open_pdf(original, document.file_name, password) as pdf:
+                words = text.page_words(pdf, pdf.pages[asset.page]).words
+            measured = wordshift.measure(
+                words,
+                text.glyph_origins(original, asset.page, password),
+                text.glyph_origins(data, page.leak_page, password),
+            )
+        except InputError as exc:  # e.g. an encrypted original whose password was not given
+            line["note"] = f"not read: {exc}"
+            continue
+        if len(words) != count:
+            line["note"] = "the original's words differ from its registration"
+            continue
+        line.update(
+            measured=measured.measured, median_shift_pt=round(measured.residual_pt, 4)
+        )
+        if not measured.usable:
+            line["note"] = "too few words found in the leak"
+            continue
+        found.append(
+            _Page(
+                page.leak_page,
+                page.located,
+                measured.shifts,
+                page.ids,
+                wordshift.packed_codes(registry.key, asset.sha256, page.ids, count),
+                layer="word shifts",
+                decoys=partial(wordshift.decoy_codes, registry.key, asset.sha256, count),
+            )
+        )
+    return found
+
+
 def _combine(pages: list[_Page], decoys: int, bound: float, family: int):
     """One attribution over the pages of one document (Stouffer's sum of per-page scores)."""
     from leaktrace.watermark.detect import attribute
@@ -283,13 +348,65 @@ def _combine(pages: list[_Page], decoys: int, bound: float, family: int):
         row = {rid: i for i, rid in enumerate(page.ids)}
         block = page.codes[[row[rid] for rid in ids]]
         code_blocks.append(block)
-        decoy_blocks.append(page.located.analysis.keying.decoy_codes(decoys))
+        decoy_blocks.append(page.decoy_codes(decoys))
     if not unit_ys or not ids:
         return None
     y = np.concatenate(unit_ys)
     codes = np.concatenate(code_blocks, axis=1)
     decoy_codes = np.concatenate(decoy_blocks, axis=1)
     return attribute(y, codes, ids, decoy_codes, bound=bound, family_size=family)
+
+
+def _by_layer(group: list[_Page]) -> dict[str, list[_Page]]:
+    kinds = {
+        "page layer": [p for p in group if p.layer == "page layer" and p.leak_page >= 0],
+        "word shifts": [p for p in group if p.layer == "word shifts"],
+        "embedded images": [p for p in group if p.leak_page < 0],
+    }
+    return {layer: blocks for layer, blocks in kinds.items() if blocks}
+
+
+@dataclass
+class _Decision:
+    scores: object  # leaktrace.watermark.detect.Attribution of the statistic that decided
+    statistic: str  # "all layers" or the one layer
+    tests: int  # statistics computed, each corrected for all of them
+    by_layer: list[dict]
+
+
+def _decide(group: list[_Page], decoys: int, bound: float, family: int) -> _Decision | None:
+    """The combined score of every layer, and each layer's own, the strongest deciding.
+
+    Stouffer's sum weighs every block alike, so a layer a leaker removed (the page layer
+    blanked, leaving the word shifts) would dilute the others. Each layer is therefore also
+    scored alone, and all the statistics share one Bonferroni correction (family x tests), so
+    taking the smallest p-value of them stays within the bound.
+    """
+    subsets = {"all layers": group}
+    layers_found = _by_layer(group)
+    if len(layers_found) > 1:
+        subsets.update(layers_found)
+    tests = len(subsets)
+    results = {
+        label: scores
+        for label, blocks in subsets.items()
+        if (scores := _combine(blocks, decoys, bound, family * tests)) is not None
+    }
+    if not results:
+        return None
+    statistic = min(results, key=lambda label: results[label].p_family[0])
+    by_layer = [
+        {
+            "layer": label,
+            "blocks": len(subsets[label]),
+            "best": scores.best,
+            "z": round(float(scores.z[0]), 2),
+            "p_family": max(float(scores.p_family[0]), SMALLEST_REPORTED_P),
+        }
+        for label, scores in results.items()
+        if label != "all layers" or tests == 1
+    ]
+    return _Decision(results[statistic], statistic, tests, by_layer)
 
 
 def identify_pdf(
@@ -321,11 +438,13 @@ def identify_pdf(
     evidence: dict = {
         "leak": {"kind": "pdf", "pages": n_pages},
         "pages": [],
+        "word_shifts": [],
         "images": [],
         "file_marks": file_lines,
     }
     result.evidence = evidence
     pages = _page_projections(registry, renders, evidence)
+    pages += _word_projections(registry, data, password, pages, evidence)
     pages += _image_projections(registry, embedded, evidence)
 
     by_document: dict[str, list[_Page]] = {}
@@ -336,9 +455,11 @@ def identify_pdf(
     )
     best = None
     for doc_id, group in by_document.items():
-        scores = _combine(group, decoys, bound, family)
-        if scores is not None and (best is None or scores.p_family[0] < best[1].p_family[0]):
-            best = (doc_id, scores, group)
+        decision = _decide(group, decoys, bound, family)
+        if decision is not None and (
+            best is None or decision.scores.p_family[0] < best[1].scores.p_family[0]
+        ):
+            best = (doc_id, decision, group)
 
     file_proved = [line for line in file_lines if line["recipient"]]
     doc_id = best[0] if best else None
@@ -352,12 +473,16 @@ def identify_pdf(
     result.asset = registry.get_asset(doc_id)
     layers_used = []
     if best is not None:
-        _, scores, group = best
-        if any(page.leak_page >= 0 for page in group):
-            layers_used.append("page layer")
+        _, decision, group = best
+        scores = decision.scores
+        for layer in ("page layer", "word shifts"):
+            if any(page.layer == layer and page.leak_page >= 0 for page in group):
+                layers_used.append(layer)
         if any(page.leak_page < 0 for page in group):
             layers_used.append("embedded images")
         for page in group:  # an edited registry must not frame anyone: see identify.py
+            if page.layer == "word shifts":  # derived from the key here, never read back
+                continue
             _confirm_codes(
                 page.located.analysis.keying,
                 page.ids,
@@ -371,13 +496,19 @@ def identify_pdf(
         result.candidates = candidate_list(scores, names)
         evidence.update(
             {
-                "pages_combined": sum(page.leak_page >= 0 for page in group),
+                "pages_combined": sum(
+                    page.leak_page >= 0 and page.layer == "page layer" for page in group
+                ),
+                "word_shift_pages_combined": sum(page.layer == "word shifts" for page in group),
                 "images_combined": sum(page.leak_page < 0 for page in group),
                 "combination": (
-                    "Stouffer: sum of per-page and per-image scores / sqrt(their number); "
-                    "Bonferroni over recipients"
+                    "Stouffer: sum of the per-page (page layer, word shifts) and per-image "
+                    "scores / sqrt(their number); Bonferroni over recipients"
                 ),
-                "hypotheses_tested": family,
+                "layer_scores": decision.by_layer,
+                "decided_by": decision.statistic,
+                "statistics_compared": decision.tests,
+                "hypotheses_tested": family * decision.tests,
                 "null": scores.null.to_dict(),
                 "runner_up": result.candidates[1] if len(result.candidates) > 1 else None,
             }
@@ -419,8 +550,8 @@ def identify_pdf(
         best_text = ""
         if best is not None:
             best_text = (
-                f": the best, {best[1].best}, has a false-accusation probability of "
-                f"{float(best[1].p_family[0]):.2g}, above the bound {bound:.0e}"
+                f": the best, {best[1].scores.best}, has a false-accusation probability of "
+                f"{float(best[1].scores.p_family[0]):.2g}, above the bound {bound:.0e}"
             )
         result.reason = f"no recipient's mark is significant{best_text}"
     return result

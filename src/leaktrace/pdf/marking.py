@@ -48,8 +48,11 @@ def register_pdf(
     if existing is not None:
         pages = registry.list_assets("pdf-page", parent_id=existing.id)
         return existing, sorted(pages, key=lambda a: a.page)
+    from leaktrace.pdf import text, wordshift
+
     with pdfdoc.open_pdf(data, str(path), password) as pdf:
         n_pages = len(pdf.pages)
+        words = [text.page_words(pdf, page) for page in pdf.pages]
     if n_pages == 0:
         raise InputError(f"{path}: the PDF has no pages")
     renders = pdfdoc.render_pages(data, str(path), password)
@@ -77,10 +80,17 @@ def register_pdf(
         features = compute_features(luminance(render.rgb))
         registry.store.put_blob(features_blob_name(page_sha), features.to_bytes())
         phash, dhash = perceptual_hashes(render.rgb)
+        page_words = words[render.index]
         params = {
             "pattern": layout_for(height, width).to_params(),
             "mask": PDF_PAGE_MASK,
             "page_layer": {"depth": layers.PAGE_LAYER_DEPTH, "scale": render.scale},
+            "word_shift": {
+                "words": len(page_words.words),
+                "shift_pt": wordshift.SHIFT_PT,
+                # Why some text keeps its place (a Type3 font, text in a form): each reason once.
+                "text_left_alone": sorted(set(page_words.skipped))[:20],
+            },
         }
         pages.append(
             Asset(
@@ -173,6 +183,7 @@ def marked_copy(prepared: PreparedPdf, recipient_id: str) -> tuple[bytes, list[t
     each page and embedded image marked in it."""
     import pikepdf
 
+    from leaktrace.pdf import text, wordshift
     from leaktrace.pdf.images import marked_stream_data, write_marked
 
     key = prepared.key
@@ -184,6 +195,10 @@ def marked_copy(prepared: PreparedPdf, recipient_id: str) -> tuple[bytes, list[t
         for page, asset, keying, small in zip(
             pdf.pages, prepared.pages, prepared.keyings, prepared.layer_keyings, strict=True
         ):
+            words = int(asset.params.get("word_shift", {}).get("words", 0))
+            if words:  # before the page layer: the shifts rewrite the page's own content
+                moved = wordshift.shifts(key, asset.sha256, recipient_id, words)
+                text.shift_words(pdf, page, moved)
             code = keying.recipient_code(recipient_id)
             depth = int(asset.params.get("page_layer", {}).get("depth", layers.PAGE_LAYER_DEPTH))
             layers.add_page_layer(pdf, page, layers.page_layer_bits(small, code), depth=depth)

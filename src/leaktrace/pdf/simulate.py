@@ -67,6 +67,26 @@ def strip_file_marks(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def strip_page_layer(data: bytes) -> bytes:
+    """What a leaker who found the page layer does: blank every 1-bit image mask drawn over a
+    whole page, so that only the text (and its word shifts) is left to tell copies apart."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            resources = page.obj.get("/Resources")
+            xobjects = resources.get("/XObject") if resources is not None else None
+            for name in list(xobjects.keys()) if xobjects is not None else []:
+                image = xobjects[name]
+                if image.get("/ImageMask") is True and image.get("/BitsPerComponent") == 1:
+                    # A set bit paints nothing (Decode [0 1]): the mask stays, the marks go.
+                    rows = (int(image.Width) + 7) // 8 * int(image.Height)
+                    image.write(b"\xff" * rows)
+        out = io.BytesIO()
+        pdf.save(out)
+    return out.getvalue()
+
+
 def ghostscript() -> str | None:
     return shutil.which("gs")
 
