@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PDFS = ROOT / "fixtures" / "pdfs"
 DOC = ROOT / "docs" / "pdf.md"
 RECIPIENTS = [f"supplier-{k:02d}" for k in range(8)]
-PAGES_PER_DOC = 1  # page-image cases: this many pages of each document (time: 2 cores shared)
+PAGES_PER_DOC = 2  # page-image cases: this many pages of each document (time: 2 cores shared)
 FILE_CASES = [
     "re-save (file marks stripped)",
     "print to PDF (Ghostscript)",
@@ -132,6 +132,7 @@ def main() -> None:
         innocent: dict[tuple[str, str], list[bool]] = defaultdict(list)
         z_true: dict[str, list[float]] = defaultdict(list)
         layer_z: dict[tuple[str, str], list[float]] = defaultdict(list)
+        innocent_z: list[float] = []
         layer_alone: dict[tuple[str, str], list[bool]] = defaultdict(list)
         seconds: dict[str, list[float]] = defaultdict(list)
         invisibility = {}
@@ -153,6 +154,7 @@ def main() -> None:
                 layer_z[(case, line["layer"])].append(line["z"] if right else 0.0)
                 layer_alone[(case, line["layer"])].append(right and line["p_family"] <= 1e-9)
             z = {c["id"]: c["score"] for c in found.candidates}.get(truth)
+            innocent_z.extend(c["score"] for c in found.candidates if c["id"] != truth)
             if z is not None:
                 z_true[case].append(z)
 
@@ -224,8 +226,17 @@ def main() -> None:
         for layer in ("page layer", "word shifts"):
             zs, alone = layer_z.get((case, layer), []), layer_alone.get((case, layer), [])
             cells.append(f"{statistics.median(zs):.1f}" if zs else "-")
-            cells.append(f"{sum(alone)}/{sum(len(v) for (c, _), v in outcomes.items() if c == case)}")
+            cells.append(
+                f"{sum(alone)}/{sum(len(v) for (c, _), v in outcomes.items() if c == case)}"
+            )
         lines.append(f"| {case} | " + " | ".join(cells) + " |")
+    lines.append("")
+    spread = np.asarray(innocent_z)
+    lines.append(
+        f"The other recipients' combined scores in those leaks (innocent, should be N(0, 1)): "
+        f"{spread.size} scores, mean {spread.mean():+.2f}, standard deviation {spread.std():.2f}, "
+        f"largest {spread.max():.2f}."
+    )
     lines.append("")
     lines.append("False attributions (any recipient accused) on leaks nobody made:")
     lines.append("")

@@ -311,7 +311,9 @@ def test_word_shifts_move_no_line_end_and_differ_per_recipient(world):
 
     ends, firsts = {}, {}
     for rid in ["original", *RECIPIENTS]:
-        data = (PDFS / PACKET[0]).read_bytes() if rid == "original" else copy_of(world, rid, PACKET[0])
+        data = (
+            (PDFS / PACKET[0]).read_bytes() if rid == "original" else copy_of(world, rid, PACKET[0])
+        )
         chars, origins = text.glyph_origins(data, 0)
         lines = [i for i, c in enumerate(chars) if c in "\r\n"]
         # the glyph before every line break: the last of its line
@@ -330,3 +332,47 @@ def test_unmarked_file_gives_word_shifts_no_weight(world):
     assert found["verdict"] == "inconclusive"
     shifts = found["evidence"]["word_shifts"]
     assert shifts and all(line["median_shift_pt"] < 0.01 for line in shifts)
+
+
+def test_a_file_assembled_from_two_copies_names_both_page_by_page(world, tmp_path):
+    import io
+
+    merged = pikepdf.new()
+    for rid, pages in (("alice", [0, 1]), ("bob", [2])):
+        with pikepdf.open(io.BytesIO(copy_of(world, rid, PACKET[0]))) as source:
+            for index in pages:
+                merged.pages.append(source.pages[index])
+    leak = tmp_path / "assembled.pdf"
+    merged.save(leak)
+    found = identify(world, leak)
+    assert found["verdict"] == "attributed" and found["recipient"]["id"] == "alice"
+    by_page = {line["page"]: line for line in found["evidence"]["page_scores"]}
+    assert [by_page[n]["best"] for n in (1, 2, 3)] == ["alice", "alice", "bob"]
+    assert all(line["significant"] for line in by_page.values())
+    assert "page 3: bob" in found["evidence"]["conflict"]
+    assert "pages 1, 2: alice" in found["evidence"]["conflict"]
+
+
+def test_a_page_screenshot_carries_the_word_shifts_too(world, tmp_path):
+    leak = tmp_path / "page1.jpg"
+    leak.write_bytes(
+        simulate.jpeg(simulate.render_page(copy_of(world, "carol", PACKET[0]), 0, 150))
+    )
+    found = identify(world, leak)
+    assert found["verdict"] == "attributed" and found["recipient"]["id"] == "carol"
+    by_layer = {line["layer"]: line for line in found["evidence"]["layer_scores"]}
+    # read from the picture alone, sub-pixel (0.2 pt is 0.42 px here), and enough to accuse
+    assert by_layer["word shifts"]["best"] == "carol"
+    assert by_layer["word shifts"]["p_family"] <= 1e-9
+    [line] = found["evidence"]["word_shifts"]
+    assert line["read_from"] == "picture" and line["measured"] > 200
+
+
+def test_word_shifts_read_from_a_picture_of_the_unmarked_page_stay_null(world, tmp_path):
+    leak = tmp_path / "original-page1.jpg"
+    leak.write_bytes(simulate.jpeg(simulate.render_page((PDFS / PACKET[0]).read_bytes(), 0, 150)))
+    found = identify(world, leak)
+    assert found["verdict"] == "inconclusive"
+    [line] = found["evidence"]["word_shifts"]
+    assert line["median_shift_pt"] < 0.05  # nothing moved
+    assert all(entry["p_family"] > 1e-3 for entry in found["evidence"]["layer_scores"])

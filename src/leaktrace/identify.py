@@ -230,9 +230,7 @@ def _find_assets(
         # only if it shows the same picture (registered twice, or its mirror image), and those
         # align the same cheap ways: the slow template search, a second or more on a wrong
         # candidate, is kept for leaks nothing else explains.
-        found_cheaply = any(
-            "template" not in located.registration.method for located in verified
-        )
+        found_cheaply = any("template" not in located.registration.method for located in verified)
         result = registration.register(
             analysis.reference_luma,
             leak_luma,
@@ -293,6 +291,32 @@ class _Scored:
     projection: object  # leaktrace.match.residual.Projection
     recipients: dict[str, Recipient]
     copies: list[Copy]
+    extra_evidence: dict = field(default_factory=dict)
+
+
+def _score_page_picture(
+    registry, located, leak_luma, y, ids, packed, password, evidence, *, decoys, bound, family
+):
+    """A picture of a PDF page: its page layer and, where the page has words, their shifts,
+    each also deciding alone under one correction (see :func:`leaktrace.pdf.identify._decide`).
+    """
+    from leaktrace.pdf.identify import _decide, _Page, picture_word_shifts
+
+    page_layer = _Page(located.analysis.asset.page, located, y, list(ids), packed)
+    words, line = picture_word_shifts(
+        registry, located, leak_luma, located.analysis.asset.page, ids, password
+    )
+    if line is not None:
+        evidence["word_shifts"] = [line]
+    blocks = [page_layer] + ([words] if words is not None else [])
+    decision = _decide(blocks, decoys, bound, family)
+    if len(blocks) > 1:
+        evidence.update(
+            layer_scores=decision.by_layer,
+            decided_by=decision.statistic,
+            statistics_compared=decision.tests,
+        )
+    return decision.scores
 
 
 def identify_file(
@@ -386,26 +410,43 @@ def identify_file(
                 located.registration.homography,
                 local_warp=located.registration.local_warp,
             )
-            scores = attribute(
-                projection.y,
-                _packed_codes(analysis.keying, ids, cached),
-                ids,
-                analysis.keying.decoy_codes(decoys),
-                bound=bound,
-                family_size=family,
-            )
+            packed = _packed_codes(analysis.keying, ids, cached)
+            extra: dict = {}
+            if analysis.asset.kind == "pdf-page":
+                scores = _score_page_picture(
+                    registry, located, leak_luma, projection.y, ids, packed, password, extra,
+                    decoys=decoys, bound=bound, family=family,
+                )  # fmt: skip
+            else:
+                scores = attribute(
+                    projection.y,
+                    packed,
+                    ids,
+                    analysis.keying.decoy_codes(decoys),
+                    bound=bound,
+                    family_size=family,
+                )
             _confirm_codes(analysis.keying, ids, cached, scores.significant)
             scored.append(
-                _Scored(located, scores, projection, *_named(registry, analysis, scores, sha256))
+                _Scored(
+                    located,
+                    scores,
+                    projection,
+                    *_named(registry, analysis, scores, sha256),
+                    extra_evidence=extra,
+                )
             )
         if not scored:
             asset = verified[0].analysis.asset
             result.verdict, result.asset = "inconclusive", asset
             result.evidence["registration"] = verified[0].registration.to_dict()
-            result.reason = f"asset {asset.id} was registered but no copy of it was ever distributed"
+            result.reason = (
+                f"asset {asset.id} was registered but no copy of it was ever distributed"
+            )
             return _audit(registry, result)
         best = min(scored, key=lambda item: item.scores.p_family[0])
         _report(result, best, bound, family, [item.located.analysis.asset.id for item in scored])
+        result.evidence.update(best.extra_evidence)
         if result.asset.kind == "pdf-page":
             result.evidence["pdf_page"] = {
                 "document": result.asset.parent_id,

@@ -312,9 +312,7 @@ def _word_projections(registry, data: bytes, password: str | None, pages, eviden
         if len(words) != count:
             line["note"] = "the original's words differ from its registration"
             continue
-        line.update(
-            measured=measured.measured, median_shift_pt=round(measured.residual_pt, 4)
-        )
+        line.update(measured=measured.measured, median_shift_pt=round(measured.residual_pt, 4))
         if not measured.usable:
             line["note"] = "too few words found in the leak"
             continue
@@ -330,6 +328,58 @@ def _word_projections(registry, data: bytes, password: str | None, pages, eviden
             )
         )
     return found
+
+
+def picture_word_shifts(registry, located, leak_luma: np.ndarray, leak_page: int, ids, password):
+    """The word shifts read from a picture of a registered page (a screenshot, a photo, or a
+    leaked file's page rendered), as one more block of evidence; None when the page has no
+    words or too few could be located.
+
+    Returns ``(block, line)``: the block to combine and its line for ``evidence.word_shifts``.
+    """
+    from functools import partial
+
+    from leaktrace.errors import InputError
+    from leaktrace.pdf import text, wordshift
+
+    asset = located.analysis.asset
+    count = int(asset.params.get("word_shift", {}).get("words", 0))
+    if count == 0 or not ids:
+        return None, None
+    line = {"page": leak_page + 1, "found": asset.id, "words": count, "read_from": "picture"}
+    document = registry.get_asset(asset.parent_id)
+    original = registry.store.get(document.sha256)
+    try:
+        with pdfdoc.open_pdf(original, document.file_name, password) as pdf:
+            words = text.page_words(pdf, pdf.pages[asset.page]).words
+        glyphs = text.read_glyphs(original, asset.page, password, (asset.width, asset.height))
+    except InputError as exc:
+        line["note"] = f"not read: {exc}"
+        return None, line
+    if len(words) != count:
+        line["note"] = "the original's words differ from its registration"
+        return None, line
+    measured = wordshift.measure_image(
+        wordshift.word_geometry(words, glyphs),
+        located.analysis.reference_luma,
+        leak_luma,
+        located.registration.homography,
+        located.registration.local_warp,
+    )
+    line.update(measured=measured.measured, median_shift_pt=round(measured.residual_pt, 4))
+    if not measured.usable:
+        line["note"] = "too few words located in the picture"
+        return None, line
+    block = _Page(
+        leak_page,
+        located,
+        measured.shifts,
+        list(ids),
+        wordshift.packed_codes(registry.key, asset.sha256, list(ids), count),
+        layer="word shifts",
+        decoys=partial(wordshift.decoy_codes, registry.key, asset.sha256, count),
+    )
+    return block, line
 
 
 def _combine(pages: list[_Page], decoys: int, bound: float, family: int):
@@ -407,6 +457,55 @@ def _decide(group: list[_Page], decoys: int, bound: float, family: int) -> _Deci
         if label != "all layers" or tests == 1
     ]
     return _Decision(results[statistic], statistic, tests, by_layer)
+
+
+def _per_page(group: list[_Page], decoys: int, bound: float, family: int) -> list[dict]:
+    """Each leaked page's own best recipient (its page layer and word shifts together).
+
+    Reported, never used to accuse on its own: it shows a file assembled from several copies,
+    where the combined score points at whoever supplied most pages. Each page's p-value is
+    corrected for the pages compared as well.
+    """
+    numbers = sorted({page.leak_page for page in group if page.leak_page >= 0})
+    lines = []
+    for number in numbers:
+        scores = _combine(
+            [page for page in group if page.leak_page == number],
+            decoys,
+            bound,
+            family * len(numbers),
+        )
+        if scores is None:
+            continue
+        lines.append(
+            {
+                "page": number + 1,
+                "best": scores.best,
+                "z": round(float(scores.z[0]), 2),
+                "p_family": max(float(scores.p_family[0]), SMALLEST_REPORTED_P),
+                "significant": scores.attributed,
+            }
+        )
+    return lines
+
+
+def _assembled(page_scores: list[dict]) -> str | None:
+    """A note when different pages prove different recipients' copies."""
+    proved: dict[str, list[int]] = {}
+    for line in page_scores:
+        if line["significant"]:
+            proved.setdefault(line["best"], []).append(line["page"])
+    if len(proved) < 2:
+        return None
+    parts = [
+        f"page{'s' if len(pages) > 1 else ''} {', '.join(map(str, pages))}: {rid}"
+        for rid, pages in proved.items()
+    ]
+    return (
+        "pages prove different copies ("
+        + "; ".join(parts)
+        + "): the file was assembled from several copies"
+    )
 
 
 def identify_pdf(
@@ -506,6 +605,7 @@ def identify_pdf(
                     "scores / sqrt(their number); Bonferroni over recipients"
                 ),
                 "layer_scores": decision.by_layer,
+                "page_scores": _per_page(group, decoys, bound, family),
                 "decided_by": decision.statistic,
                 "statistics_compared": decision.tests,
                 "hypotheses_tested": family * decision.tests,
@@ -519,6 +619,9 @@ def identify_pdf(
             # Stouffer sums over many pages reach z > 38, whose tail underflows a double.
             result.p_value = max(float(scores.p_family[0]), SMALLEST_REPORTED_P)
             result.significant = [c for c in result.candidates if c["id"] in scores.significant]
+    assembled = _assembled(evidence.get("page_scores", []))
+    if assembled:
+        evidence["conflict"] = assembled
     if file_proved:
         layers_used.append("file-level marks")
         holder = file_proved[0]["recipient"]

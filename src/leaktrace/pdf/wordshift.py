@@ -168,3 +168,162 @@ def measure(words, original: tuple[str, np.ndarray], leak: tuple[str, np.ndarray
         measured += 1
     residual = float(np.median(np.abs(d[d != 0]))) if measured else 0.0
     return Measurement(d, measured, len(words), residual)
+
+
+# --- reading the shifts from a picture of the page ------------------------------------------
+
+# Pixels of context around a word's box: its first and last glyph edges must be inside.
+BOX_MARGIN_PX = 3
+# A word estimated to have moved further than this is not showing a shift (an overlay, a
+# misaligned region): it is left out rather than allowed to dominate.
+IMAGE_OUTLIER_PT = 3 * SHIFT_PT
+# Words narrower than this many leak pixels carry too few edges to locate.
+MIN_WORD_PX = 4
+# Before the local misregistration is taken out, estimates beyond this are failures.
+RAW_LIMIT_PT = 3.0
+# Words whose mean shift is taken as their region's misregistration: enough that the keyed
+# +-SHIFT_PT of the words themselves average out (to SHIFT_PT / sqrt(32) ~ 0.035 pt).
+NEIGHBOURS = 32
+
+
+@dataclass(frozen=True)
+class WordGeometry:
+    """Where each word of a page sits in the page's registered render (pixels)."""
+
+    boxes: np.ndarray  # (K, 4) x0, y0, x1, y1; NaN where the word was not found
+    origins: np.ndarray  # (K, 2) the first glyph's origin
+    directions: np.ndarray  # (K, 2) render pixels per point along the word's baseline
+
+
+def word_geometry(words, glyphs) -> WordGeometry:
+    """Each word's box, origin and baseline in render pixels, from pdfium's glyphs of the
+    original (:func:`leaktrace.pdf.text.read_glyphs` with the render's size)."""
+    count = len(words)
+    boxes = np.full((count, 4), np.nan)
+    origins = np.full((count, 2), np.nan)
+    directions = np.full((count, 2), np.nan)
+    if glyphs.to_device is None or count == 0:
+        return WordGeometry(boxes, origins, directions)
+    to_device = glyphs.to_device
+    linear = to_device[:, :2]
+    first = _first_chars(words, glyphs.chars, glyphs.origins)
+    for k, word in enumerate(words):
+        start = first[k]
+        if start < 0:
+            continue
+        chars = np.arange(start, min(start + max(word.glyphs, 1), len(glyphs.chars)))
+        corners = glyphs.boxes[chars]
+        corners = corners[np.isfinite(corners).all(axis=1)]
+        if len(corners) == 0:
+            continue
+        # all four corners of every glyph box, mapped: a rotated page turns the boxes
+        xs = np.concatenate([corners[:, 0], corners[:, 2], corners[:, 0], corners[:, 2]])
+        ys = np.concatenate([corners[:, 1], corners[:, 1], corners[:, 3], corners[:, 3]])
+        device = (linear @ np.vstack([xs, ys])).T + to_device[:, 2]
+        boxes[k] = (*device.min(axis=0), *device.max(axis=0))
+        origins[k] = linear @ np.asarray(word.origin) + to_device[:, 2]
+        directions[k] = linear @ np.asarray(word.direction)
+    return WordGeometry(boxes, origins, directions)
+
+
+def _to_leak(homography: np.ndarray, points: np.ndarray) -> np.ndarray:
+    homogeneous = np.column_stack([points, np.ones(len(points))]) @ homography.T
+    return homogeneous[:, :2] / homogeneous[:, 2:3]
+
+
+def measure_image(
+    geometry: WordGeometry,
+    original_luma: np.ndarray,
+    leak_luma: np.ndarray,
+    homography: np.ndarray,
+    local_warp=None,
+) -> Measurement:
+    """Each word's shift (points) in a picture of the page, against the registered render.
+
+    The original render is warped into the leak's frame (the leak's own noise is not
+    resampled); around each word the leak is fitted as ``a + b * O + c * dO/du``, O the warped
+    original and u the word's baseline direction there, so ``-c / b`` is how far the word moved
+    (the first-order expansion of O shifted along u). Each estimate is weighted by its
+    precision, ``b^2 * sum (dO/du)^2``, which depends on the original and the geometry only, so
+    the scores' null stays that of independent keyed signs.
+    """
+    import cv2
+
+    from leaktrace.match.refine import warp_original
+
+    count = len(geometry.boxes)
+    total = padded(count)
+    empty = Measurement(np.zeros(total), 0, count, 0.0)
+    found = np.isfinite(geometry.boxes).all(axis=1)
+    if found.sum() < MIN_WORDS:
+        return empty
+    warped, valid = warp_original(original_luma, homography, leak_luma.shape, local_warp)
+    leak = leak_luma.astype(np.float32)
+    grad_x = cv2.Sobel(warped, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    grad_y = cv2.Sobel(warped, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    height, width = leak.shape
+    y = np.zeros(total)
+    located = []
+    for k in np.flatnonzero(found):
+        x0, y0, x1, y1 = geometry.boxes[k]
+        corners = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]])
+        mapped = _to_leak(homography, corners)
+        lo = np.floor(mapped.min(axis=0)).astype(int) - BOX_MARGIN_PX
+        hi = np.ceil(mapped.max(axis=0)).astype(int) + BOX_MARGIN_PX + 1
+        lo, hi = np.maximum(lo, 0), np.minimum(hi, (width, height))
+        if hi[0] - lo[0] < MIN_WORD_PX or hi[1] - lo[1] < 2:
+            continue
+        window = (slice(lo[1], hi[1]), slice(lo[0], hi[0]))
+        if not valid[window].all():
+            continue
+        # the baseline direction in the leak: one point along it, mapped
+        ends = _to_leak(
+            homography,
+            np.array([geometry.origins[k], geometry.origins[k] + geometry.directions[k]]),
+        )
+        along = ends[1] - ends[0]
+        px_per_pt = float(np.hypot(*along))
+        if px_per_pt <= 0 or not np.isfinite(px_per_pt):
+            continue
+        ux, uy = along / px_per_pt
+        gradient = (grad_x[window] * ux + grad_y[window] * uy).ravel().astype(np.float64)
+        design = np.column_stack(
+            [np.ones(gradient.size), warped[window].ravel().astype(np.float64), gradient]
+        )
+        target = leak[window].ravel().astype(np.float64)
+        coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+        contrast = coef[1]
+        energy = float(np.sum(gradient * gradient))
+        if contrast <= 0.05 or energy <= 0:
+            continue
+        moved_pt = -coef[2] / contrast / px_per_pt
+        if abs(moved_pt) > RAW_LIMIT_PT:
+            continue
+        located.append((k, moved_pt, contrast * contrast * energy, *mapped.mean(axis=0)))
+    if len(located) < MIN_WORDS:
+        return empty
+    index, moved, weight, xs, ys = (np.array(column) for column in zip(*located, strict=True))
+    index = index.astype(int)
+    moved = moved - _local_bias(moved, np.column_stack([xs, ys]))
+    keep = np.abs(moved) <= IMAGE_OUTLIER_PT
+    y[index[keep]] = moved[keep] * weight[keep]
+    measured = int(keep.sum())
+    residual = float(np.median(np.abs(moved[keep]))) if measured else 0.0
+    return Measurement(y, measured, count, residual)
+
+
+def _local_bias(moved: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The mean shift of each word's nearest neighbours (itself left out; failed estimates,
+    beyond ``IMAGE_OUTLIER_PT``, clipped so that they cannot drag it).
+
+    A registration a fraction of a pixel off moves every word of a region alike; keyed signs
+    are independent of where a word is, so taking the neighbourhood's mean out removes the
+    misregistration and leaves each word's own shift (and no recipient's signs enter it).
+    """
+    count = len(moved)
+    neighbours = min(NEIGHBOURS, count - 1)
+    distance = np.hypot(*(positions[:, None, :] - positions[None, :, :]).transpose(2, 0, 1))
+    np.fill_diagonal(distance, np.inf)
+    nearest = np.argpartition(distance, neighbours - 1, axis=1)[:, :neighbours]
+    clipped = np.clip(moved, -IMAGE_OUTLIER_PT, IMAGE_OUTLIER_PT)
+    return clipped[nearest].mean(axis=1)
