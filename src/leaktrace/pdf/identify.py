@@ -104,9 +104,17 @@ class _Page:
 # render: above this correlation no search is needed.
 SAME_RENDER_NCC = 0.9
 CANDIDATE_PAGES = 8
+# Word shifts move text by a third of a pixel, which alone takes a dense page's correlation
+# with its original render from ~0.99 to ~0.9; compared blurred, it stays near 0.99.
+SAME_RENDER_BLUR = 1.5
 
 
-def _ncc(a: np.ndarray, b: np.ndarray) -> float:
+def _ncc(a: np.ndarray, b: np.ndarray, blur: float = 0.0) -> float:
+    import cv2
+
+    a, b = a.astype(np.float32), b.astype(np.float32)
+    if blur:
+        a, b = cv2.GaussianBlur(a, (0, 0), blur), cv2.GaussianBlur(b, (0, 0), blur)
     a = a.astype(np.float64) - a.mean()
     b = b.astype(np.float64) - b.mean()
     denominator = float(np.sqrt((a * a).sum() * (b * b).sum()))
@@ -163,7 +171,7 @@ def _locate_page(registry, rgb: np.ndarray, luma: np.ndarray, pages_by_id: dict)
         if (asset.height, asset.width) != luma.shape:
             continue
         analysis = analyses[asset.id] = _load_original(registry, asset)
-        ncc = _ncc(analysis.reference_luma, luma)
+        ncc = _ncc(analysis.reference_luma, luma, blur=SAME_RENDER_BLUR)
         if ncc >= SAME_RENDER_NCC:
             aligned = registration.Registration(np.eye(3), True, "same render", ncc, 0, 1.0)
             same_renders.append((_Located(analysis, aligned, "perceptual hash"), ncc))
@@ -179,6 +187,9 @@ def _locate_page(registry, rgb: np.ndarray, luma: np.ndarray, pages_by_id: dict)
             luma,
             original_features=_cached_features(registry, asset),
             leak_features=leak_features,
+            # as in identify._find_assets: once a page aligns, a sister page need not be
+            # searched for by templates
+            templates=not verified,
         )
         if aligned.verified:
             verified.append((_Located(analysis, aligned, "perceptual hash"), aligned.ncc))
