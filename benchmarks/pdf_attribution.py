@@ -40,6 +40,7 @@ FILE_CASES = [
     "print to PDF (Ghostscript)",
     "one page copied out",
     "page layer and file marks stripped",
+    "printed as images (150 DPI, JPEG 85)",
 ]
 PAGE_CASES = [
     "150-DPI screenshot + JPEG 80",
@@ -66,6 +67,8 @@ def file_leak(case: str, data: bytes) -> bytes:
         return simulate.print_to_pdf(data)
     if case.startswith("page layer"):
         return simulate.strip_file_marks(simulate.strip_page_layer(data))
+    if case.startswith("printed as images"):
+        return simulate.image_pdf(data)
     return simulate.copy_pages(data, [min(1, _page_count(data) - 1)])
 
 

@@ -376,3 +376,15 @@ def test_word_shifts_read_from_a_picture_of_the_unmarked_page_stay_null(world, t
     [line] = found["evidence"]["word_shifts"]
     assert line["median_shift_pt"] < 0.05  # nothing moved
     assert all(entry["p_family"] > 1e-3 for entry in found["evidence"]["layer_scores"])
+
+
+def test_an_image_only_print_of_the_file_still_gives_its_word_shifts(world, tmp_path):
+    leak = tmp_path / "flattened.pdf"
+    leak.write_bytes(simulate.image_pdf(copy_of(world, "bob", PACKET[0])))
+    found = identify(world, leak)
+    assert found["verdict"] == "attributed" and found["recipient"]["id"] == "bob"
+    lines = found["evidence"]["word_shifts"]
+    assert [line["read_from"] for line in lines] == ["picture"] * 3  # no glyphs in the file
+    by_layer = {line["layer"]: line for line in found["evidence"]["layer_scores"]}
+    assert by_layer["word shifts"]["best"] == "bob"
+    assert by_layer["word shifts"]["p_family"] <= 1e-9

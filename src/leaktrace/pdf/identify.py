@@ -90,6 +90,9 @@ class _Page:
     layer: str = "page layer"
     # Decoy codes (count -> (count, K) +-1) of this block; the page layer's by default.
     decoys: Callable[[int], np.ndarray] | None = None
+    # The leaked page as rendered (luma), kept for reading word shifts from the picture when
+    # the file has no glyphs to read them from.
+    picture: np.ndarray | None = None
 
     def decoy_codes(self, count: int) -> np.ndarray:
         # Drawn once per block: the combined score and each layer's own score reuse them.
@@ -250,7 +253,12 @@ def _page_evidence(registry, render, luma, located, pages, evidence) -> _Page | 
         }
     )
     return _Page(
-        render.index, located, projection.y, ids, _packed_codes(analysis.keying, ids, cached)
+        render.index,
+        located,
+        projection.y,
+        ids,
+        _packed_codes(analysis.keying, ids, cached),
+        picture=luma,
     )
 
 
@@ -324,6 +332,16 @@ def _word_projections(registry, data: bytes, password: str | None, pages, eviden
             line["note"] = "the original's words differ from its registration"
             continue
         line.update(measured=measured.measured, median_shift_pt=round(measured.residual_pt, 4))
+        if not measured.usable and page.picture is not None:
+            # No text to read (the file is pictures of pages, e.g. printed to an image PDF):
+            # read the shifts from the rendered page instead.
+            block, picture_line = picture_word_shifts(
+                registry, page.located, page.picture, page.leak_page, page.ids, password
+            )
+            evidence["word_shifts"][-1] = picture_line
+            if block is not None:
+                found.append(block)
+            continue
         if not measured.usable:
             line["note"] = "too few words found in the leak"
             continue

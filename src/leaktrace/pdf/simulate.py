@@ -131,6 +131,23 @@ def render_page(data: bytes, page: int, dpi: float) -> np.ndarray:
         document.close()
 
 
+def image_pdf(data: bytes, dpi: float = 150.0, quality: int = 85) -> bytes:
+    """ "Print to an image PDF": every page rendered at ``dpi`` and saved as one JPEG per page
+    (what a scan-to-PDF or a flattening "print as image" gives). No text is left to read."""
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    pages = [
+        Image.fromarray(render_page(data, index, dpi))
+        for index in range(len(pdfium.PdfDocument(data)))
+    ]
+    buffer = io.BytesIO()
+    pages[0].save(
+        buffer, "PDF", save_all=True, append_images=pages[1:], resolution=dpi, quality=quality
+    )
+    return buffer.getvalue()
+
+
 def jpeg(rgb: np.ndarray, quality: int = 80) -> bytes:
     """A screenshot saved as JPEG (4:2:0, as most tools do)."""
     from PIL import Image
