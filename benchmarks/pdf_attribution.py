@@ -63,12 +63,12 @@ def producer(name: str) -> str:
 def file_leak(case: str, data: bytes) -> bytes:
     if case.startswith("re-save"):
         return simulate.strip_file_marks(simulate.resave(data))
+    if case.startswith("printed as images"):
+        return simulate.image_pdf(data)
     if case.startswith("print"):
         return simulate.print_to_pdf(data)
     if case.startswith("page layer"):
         return simulate.strip_file_marks(simulate.strip_page_layer(data))
-    if case.startswith("printed as images"):
-        return simulate.image_pdf(data)
     return simulate.copy_pages(data, [min(1, _page_count(data) - 1)])
 
 
