@@ -121,17 +121,23 @@ def bench_mark(tmp: Path, quick: bool) -> list[dict]:
 
         floor_s = best(floor, repeat=5)
         totals = {}
+        # Best of three fresh runs each: the file's one-off work (decode, registration, mask)
+        # varies by a few tenths of a second from run to run here (first touch of 12 MP
+        # arrays), which the difference below would otherwise spread over the recipients.
         for count in (1, n):
-            registry = new_registry(tmp, f"mark-{grain}-{count}")
-            ids = [f"r{i:03d}" for i in range(count)]
-            for rid in ids:
-                api.add_recipient(registry, rid, recipient_id=rid)
-            out = tmp / f"out-{grain}-{count}"
-            start = time.perf_counter()
-            report = api.mark_files(registry, [photo], out, recipient_ids=ids)
-            totals[count] = time.perf_counter() - start
-            assert len(report.marked) == count and not report.failures
-            registry.close()
+            times = []
+            for attempt in range(3):
+                registry = new_registry(tmp, f"mark-{grain}-{count}-{attempt}")
+                ids = [f"r{i:03d}" for i in range(count)]
+                for rid in ids:
+                    api.add_recipient(registry, rid, recipient_id=rid)
+                out = tmp / f"out-{grain}-{count}-{attempt}"
+                start = time.perf_counter()
+                report = api.mark_files(registry, [photo], out, recipient_ids=ids)
+                times.append(time.perf_counter() - start)
+                assert len(report.marked) == count and not report.failures
+                registry.close()
+            totals[count] = min(times)
         per = (totals[n] - totals[1]) / (n - 1)
         rows.append(
             {
@@ -254,7 +260,7 @@ def bench_identify(tmp: Path, quick: bool) -> list[dict]:
             have = size
         else:
             setup = 0.0
-        seconds, result = timed(api.identify, registry, leak)
+        seconds, result = timed(api.identify, registry, leak, repeat=5)
         rows.append(
             {
                 "recipients": size,
@@ -372,10 +378,13 @@ def bench_scan(tmp: Path, quick: bool) -> list[dict] | None:
         times = {}
         try:
             for workers in (1, 2):
-                start = time.perf_counter()
-                results = list(scan_folder(location, KEY, leaks, workers=workers))
-                times[workers] = time.perf_counter() - start
-                assert sum(r.verdict == "attributed" for r in results) >= len(results) - 2
+                runs = []
+                for _ in range(2):  # best of two: other processes come and go on 2 CPUs
+                    start = time.perf_counter()
+                    results = list(scan_folder(location, KEY, leaks, workers=workers))
+                    runs.append(time.perf_counter() - start)
+                    assert sum(r.verdict == "attributed" for r in results) >= len(results) - 2
+                times[workers] = min(runs)
         finally:
             os.environ.pop("OPENCV_FOR_THREADS_NUM", None)
             cv2.setNumThreads(threads)
@@ -515,10 +524,10 @@ def bench_iwm(tmp: Path, quick: bool) -> list[dict]:
         loaded = images.load_image(data)
         asset = register_image(registry, path, data, loaded)
 
-        ours_embed = best(_embed_pixels, asset, loaded, registry.key, repeat=2)
+        ours_embed = best(_embed_pixels, asset, loaded, registry.key, repeat=4)
         api.mark_files(registry, [path], tmp / f"iwm-out-{path.stem}", recipient_ids=["r"])
         marked = tmp / f"iwm-out-{path.stem}" / "r" / path.name
-        ours_decode, verdict = timed(api.identify, registry, marked, repeat=2)
+        ours_decode, verdict = timed(api.identify, registry, marked, repeat=3)
         registry.close()
         rows.append(
             {
@@ -653,6 +662,15 @@ BENCHES: dict[str, Callable[..., Any]] = {
 }
 
 
+def settle(limit: float = 0.5, longest: float = 90.0) -> None:
+    """Wait (up to ``longest`` seconds) for the machine to quieten before a section that uses
+    both CPUs: the lookup section leaves the disk flushing a million rows behind it, and a
+    scan's two workers then measure that rather than themselves."""
+    deadline = time.monotonic() + longest
+    while os.getloadavg()[0] > limit and time.monotonic() < deadline:
+        time.sleep(5)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -675,6 +693,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="leaktrace-speed-") as folder:
         tmp = Path(folder)
         for section in sections:
+            if section == "scan":
+                settle()
             started = time.perf_counter()
             print(f"speed: {section} ...", file=sys.stderr, flush=True)
             work = tmp / section
