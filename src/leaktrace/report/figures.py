@@ -82,7 +82,8 @@ def score_plot(
     accused : set of str
         Ids drawn in the accusing colour (every significant recipient).
     hypotheses : int
-        Number of recipients tested, for the caption when not all of them are shown.
+        Hypotheses the correction counts ((asset, recipient) pairs, times the statistics a PDF
+        compares), for the caption.
     """
     rows = candidates[::-1]  # matplotlib draws the first row at the bottom
     height = 150 + 26 * len(rows)
@@ -109,10 +110,11 @@ def score_plot(
     high = max(threshold_z, float(scores.max())) * 1.08 + 1.0
     axes.set_xlim(low, high)
     axes.set_xlabel("score z (standard deviations of the innocent null)")
+    # The correction counts hypotheses: (asset, recipient) pairs, times the statistics compared
+    # for a PDF; more than the recipients shown whenever either is more than one.
+    tested = f"{hypotheses} hypothes{'is' if hypotheses == 1 else 'es'} tested"
     shown = (
-        f"all {hypotheses} recipients tested"
-        if len(rows) >= hypotheses
-        else f"the {len(rows)} best of {hypotheses} recipients tested"
+        f"all, {tested}" if len(rows) >= hypotheses else f"the {len(rows)} best, {tested}"
     )
     axes.set_title(f"Recipients' scores: {shown}", loc="left", fontsize=11)
     axes.legend(loc="lower right", fontsize=8, frameon=False)
