@@ -113,9 +113,7 @@ def score_plot(
     # The correction counts hypotheses: (asset, recipient) pairs, times the statistics compared
     # for a PDF; more than the recipients shown whenever either is more than one.
     tested = f"{hypotheses} hypothes{'is' if hypotheses == 1 else 'es'} tested"
-    shown = (
-        f"all, {tested}" if len(rows) >= hypotheses else f"the {len(rows)} best, {tested}"
-    )
+    shown = f"all, {tested}" if len(rows) >= hypotheses else f"the {len(rows)} best, {tested}"
     axes.set_title(f"Recipients' scores: {shown}", loc="left", fontsize=11)
     axes.legend(loc="lower right", fontsize=8, frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
