@@ -34,6 +34,7 @@ MATCH_TOLERANCE_PT = 1.0
 # a shift: a line reflowed, a word edited. They are left out of the fit and of the scores.
 OUTLIER_PT = 4 * SHIFT_PT
 MIN_WORDS = 8
+RESOLUTION_PT = 1e-3
 
 
 def word_signs(key: bytes, page_sha256: str, recipient_id: str, words: int) -> np.ndarray:
@@ -138,35 +139,52 @@ def measure(words, original: tuple[str, np.ndarray], leak: tuple[str, np.ndarray
     first = _first_chars(words, original_text, original_xy)
     mapping = _char_map(original_text, leak_text)
     paired = np.flatnonzero(mapping >= 0)
+    # pdfium gives some generated characters no origin: they can neither fit nor be measured
+    paired = paired[
+        np.isfinite(original_xy[paired]).all(axis=1)
+        & np.isfinite(leak_xy[mapping[paired]]).all(axis=1)
+    ]
     if len(paired) < MIN_WORDS:
         return empty
+    # Each word's glyphs, as (original character, leak character) index pairs.
+    members: list[np.ndarray] = []
+    for k, word in enumerate(words):
+        chars = np.zeros(0, dtype=np.int64)
+        if first[k] >= 0:
+            chars = np.arange(first[k], min(first[k] + max(word.glyphs, 1), len(original_text)))
+            chars = chars[mapping[chars] >= 0]
+            chars = chars[
+                np.isfinite(original_xy[chars]).all(axis=1)
+                & np.isfinite(leak_xy[mapping[chars]]).all(axis=1)
+            ]
+        members.append(chars)
+    # The page's own move (a print scales and shifts it) is fitted to every glyph. The words'
+    # keyed shifts pull that fit by their projection on its six parameters, a few per cent of
+    # the signal on a page of hundreds of words; refitting without them changes nothing (the
+    # estimate is the fit's fixed point), so the fit is done once.
     fit = _affine_fit(original_xy[paired], leak_xy[mapping[paired]])
     if fit is None:
         return empty
-    linear = fit[:2]
-    # Glyph displacement expressed back in the original's points: invert the fit's linear part.
-    try:
-        back = np.linalg.inv(linear)
+    try:  # displacements expressed back in the original's points
+        back = np.linalg.inv(fit[:2])
     except np.linalg.LinAlgError:
         return empty
     d = np.zeros(total)
-    measured = 0
+    kept = np.zeros(len(words), dtype=bool)
     for k, word in enumerate(words):
-        start = first[k]
-        if start < 0:
-            continue
-        chars = np.arange(start, min(start + max(word.glyphs, 1), len(original_text)))
-        chars = chars[mapping[chars] >= 0]
+        chars = members[k]
         if len(chars) == 0:
             continue
         predicted = np.column_stack([original_xy[chars], np.ones(len(chars))]) @ fit
-        moved = (leak_xy[mapping[chars]] - predicted) @ back
-        along = moved @ np.asarray(word.direction, dtype=np.float64)
+        along = ((leak_xy[mapping[chars]] - predicted) @ back) @ np.asarray(word.direction)
         if np.abs(along).max() > OUTLIER_PT:  # not this word moved by a shift: leave it out
             continue
         d[k] = float(np.median(along))
-        measured += 1
-    residual = float(np.median(np.abs(d[d != 0]))) if measured else 0.0
+        kept[k] = True
+    # pdfium keeps positions as float32: anything below its resolution is no move at all
+    d[np.abs(d) < RESOLUTION_PT] = 0.0
+    measured = int(kept.sum())
+    residual = float(np.median(np.abs(d[: len(words)][kept]))) if measured else 0.0
     return Measurement(d, measured, len(words), residual)
 
 
