@@ -13,7 +13,7 @@ recipient scored, accused only below the bound.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -93,14 +93,14 @@ class _Page:
     # The leaked page as rendered (luma), kept for reading word shifts from the picture when
     # the file has no glyphs to read them from.
     picture: np.ndarray | None = None
+    # Decoys drawn once per block: the combined score and each layer's own score reuse them.
+    decoy_cache: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def decoy_codes(self, count: int) -> np.ndarray:
-        # Drawn once per block: the combined score and each layer's own score reuse them.
-        cached = self.__dict__.setdefault("_decoy_cache", {})
-        if count not in cached:
+        if count not in self.decoy_cache:
             source = self.decoys or self.located.analysis.keying.decoy_codes
-            cached[count] = source(count)
-        return cached[count]
+            self.decoy_cache[count] = source(count)
+        return self.decoy_cache[count]
 
 
 # A leaked PDF page rendered at the registered scale lands pixel for pixel on the original's
@@ -298,117 +298,116 @@ def _image_projections(registry, leaked, evidence: dict) -> list[_Page]:
     return found
 
 
-def _word_projections(registry, data: bytes, password: str | None, pages, evidence) -> list:
-    """The word shifts of every leaked page found among the registered pages, measured against
-    the registered original's glyph positions (leaked PDF files only: a page image has no glyph
-    positions to read)."""
-    from functools import partial
-
-    from leaktrace.errors import InputError
-    from leaktrace.pdf import text, wordshift
-
-    found: list[_Page] = []
-    for page in pages:
-        asset = page.located.analysis.asset
-        count = int(asset.params.get("word_shift", {}).get("words", 0))
-        if page.leak_page < 0 or count == 0:
-            continue
-        line = {"page": page.leak_page + 1, "found": asset.id, "words": count}
-        evidence["word_shifts"].append(line)
-        document = registry.get_asset(asset.parent_id)
-        original = registry.store.get(document.sha256)
-        try:
-            with pdfdoc.open_pdf(original, document.file_name, password) as pdf:
-                words = text.page_words(pdf, pdf.pages[asset.page]).words
-            measured = wordshift.measure(
-                words,
-                text.glyph_origins(original, asset.page, password),
-                text.glyph_origins(data, page.leak_page, password),
-            )
-        except InputError as exc:  # e.g. an encrypted original whose password was not given
-            line["note"] = f"not read: {exc}"
-            continue
-        if len(words) != count:
-            line["note"] = "the original's words differ from its registration"
-            continue
-        line.update(measured=measured.measured, median_shift_pt=round(measured.residual_pt, 4))
-        if not measured.usable and page.picture is not None:
-            # No text to read (the file is pictures of pages, e.g. printed to an image PDF):
-            # read the shifts from the rendered page instead.
-            block, picture_line = picture_word_shifts(
-                registry, page.located, page.picture, page.leak_page, page.ids, password
-            )
-            evidence["word_shifts"][-1] = picture_line
-            if block is not None:
-                found.append(block)
-            continue
-        if not measured.usable:
-            line["note"] = "too few words found in the leak"
-            continue
-        found.append(
-            _Page(
-                page.leak_page,
-                page.located,
-                measured.shifts,
-                page.ids,
-                wordshift.packed_codes(registry.key, asset.sha256, page.ids, count),
-                layer="word shifts",
-                decoys=partial(wordshift.decoy_codes, registry.key, asset.sha256, count),
-            )
-        )
-    return found
+def _word_count(asset) -> int:
+    return int(asset.params.get("word_shift", {}).get("words", 0))
 
 
-def picture_word_shifts(registry, located, leak_luma: np.ndarray, leak_page: int, ids, password):
-    """The word shifts read from a picture of a registered page (a screenshot, a photo, or a
-    leaked file's page rendered), as one more block of evidence; None when the page has no
-    words or too few could be located.
+def _original_words(registry, asset, password: str | None):
+    """The registered page's words (text state) and pdfium's glyphs, mapped to its render."""
+    from leaktrace.pdf import text
 
-    Returns ``(block, line)``: the block to combine and its line for ``evidence.word_shifts``.
-    """
-    from functools import partial
-
-    from leaktrace.errors import InputError
-    from leaktrace.pdf import text, wordshift
-
-    asset = located.analysis.asset
-    count = int(asset.params.get("word_shift", {}).get("words", 0))
-    if count == 0 or not ids:
-        return None, None
-    line = {"page": leak_page + 1, "found": asset.id, "words": count, "read_from": "picture"}
     document = registry.get_asset(asset.parent_id)
     original = registry.store.get(document.sha256)
-    try:
-        with pdfdoc.open_pdf(original, document.file_name, password) as pdf:
-            words = text.page_words(pdf, pdf.pages[asset.page]).words
-        glyphs = text.read_glyphs(original, asset.page, password, (asset.width, asset.height))
-    except InputError as exc:
-        line["note"] = f"not read: {exc}"
-        return None, line
-    if len(words) != count:
-        line["note"] = "the original's words differ from its registration"
-        return None, line
-    measured = wordshift.measure_image(
+    with pdfdoc.open_pdf(original, document.file_name, password) as pdf:
+        words = text.page_words(pdf, pdf.pages[asset.page]).words
+    return words, text.read_glyphs(original, asset.page, password, (asset.width, asset.height))
+
+
+def _measure_picture(located, leak_luma: np.ndarray, words, glyphs):
+    from leaktrace.pdf import wordshift
+
+    return wordshift.measure_image(
         wordshift.word_geometry(words, glyphs),
         located.analysis.reference_luma,
         leak_luma,
         located.registration.homography,
         located.registration.local_warp,
     )
+
+
+def _word_block(registry, located, leak_page: int, ids, measured) -> _Page:
+    """Measured word shifts as a block of evidence, scored against each holder's keyed signs."""
+    from functools import partial
+
+    from leaktrace.pdf import wordshift
+
+    asset, ids = located.analysis.asset, list(ids)
+    count = _word_count(asset)
+    return _Page(
+        leak_page,
+        located,
+        measured.shifts,
+        ids,
+        wordshift.packed_codes(registry.key, asset.sha256, ids, count),
+        layer="word shifts",
+        decoys=partial(wordshift.decoy_codes, registry.key, asset.sha256, count),
+    )
+
+
+def _word_projections(registry, data: bytes, password: str | None, pages, evidence) -> list:
+    """The word shifts of every leaked page found among the registered pages, measured against
+    the registered original's glyph positions; from the rendered page when the leaked file has
+    no text left to read (an image-only print)."""
+    from leaktrace.errors import InputError
+    from leaktrace.pdf import text, wordshift
+
+    found: list[_Page] = []
+    for page in pages:
+        asset = page.located.analysis.asset
+        count = _word_count(asset)
+        if page.leak_page < 0 or count == 0:
+            continue
+        line = {"page": page.leak_page + 1, "found": asset.id, "words": count}
+        evidence["word_shifts"].append(line)
+        try:
+            words, glyphs = _original_words(registry, asset, password)
+            leak = text.glyph_origins(data, page.leak_page, password)
+        except InputError as exc:  # e.g. an encrypted original whose password was not given
+            line["note"] = f"not read: {exc}"
+            continue
+        if len(words) != count:
+            line["note"] = "the original's words differ from its registration"
+            continue
+        measured = wordshift.measure(words, (glyphs.chars, glyphs.origins), leak)
+        if not measured.usable and page.picture is not None:
+            line["read_from"] = "picture"
+            measured = _measure_picture(page.located, page.picture, words, glyphs)
+        line.update(measured=measured.measured, median_shift_pt=round(measured.residual_pt, 4))
+        if not measured.usable:
+            where = "located in the picture" if "read_from" in line else "found in the leak"
+            line["note"] = f"too few words {where}"
+            continue
+        found.append(_word_block(registry, page.located, page.leak_page, page.ids, measured))
+    return found
+
+
+def picture_word_shifts(registry, located, leak_luma: np.ndarray, leak_page: int, ids, password):
+    """The word shifts read from a picture of a registered page (a screenshot or a photo), as
+    one more block of evidence; None when the page has no words or too few could be located.
+
+    Returns ``(block, line)``: the block to combine and its line for ``evidence.word_shifts``.
+    """
+    from leaktrace.errors import InputError
+
+    asset = located.analysis.asset
+    count = _word_count(asset)
+    if count == 0 or not ids:
+        return None, None
+    line = {"page": leak_page + 1, "found": asset.id, "words": count, "read_from": "picture"}
+    try:
+        words, glyphs = _original_words(registry, asset, password)
+    except InputError as exc:
+        line["note"] = f"not read: {exc}"
+        return None, line
+    if len(words) != count:
+        line["note"] = "the original's words differ from its registration"
+        return None, line
+    measured = _measure_picture(located, leak_luma, words, glyphs)
     line.update(measured=measured.measured, median_shift_pt=round(measured.residual_pt, 4))
     if not measured.usable:
         line["note"] = "too few words located in the picture"
         return None, line
-    block = _Page(
-        leak_page,
-        located,
-        measured.shifts,
-        list(ids),
-        wordshift.packed_codes(registry.key, asset.sha256, list(ids), count),
-        layer="word shifts",
-        decoys=partial(wordshift.decoy_codes, registry.key, asset.sha256, count),
-    )
-    return block, line
+    return _word_block(registry, located, leak_page, ids, measured), line
 
 
 def _combine(pages: list[_Page], decoys: int, bound: float, family: int):
