@@ -374,7 +374,8 @@ def test_word_shifts_read_from_a_picture_of_the_unmarked_page_stay_null(world, t
     found = identify(world, leak)
     assert found["verdict"] == "inconclusive"
     [line] = found["evidence"]["word_shifts"]
-    assert line["median_shift_pt"] < 0.05  # nothing moved
+    # nothing moved: what is read is the fit's noise, ~0.05 pt, well under the 0.2 pt shift
+    assert line["median_shift_pt"] < 0.1
     assert all(entry["p_family"] > 1e-3 for entry in found["evidence"]["layer_scores"])
 
 
