@@ -431,12 +431,3 @@ class SqlRegistry(CopiesMixin):
                     schema.migrate(conn, start, target)
                     self._append(conn, [("schema migrated", {"from": start, "to": target})])
 
-
-def __getattr__(name: str) -> Any:
-    # init_registry and open_registry live in .opening (which imports this module); importing
-    # them from here still works.
-    if name in ("init_registry", "open_registry"):
-        from leaktrace.registry import opening
-
-        return getattr(opening, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
