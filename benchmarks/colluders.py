@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from leaktrace import api
-    from leaktrace.attacks import run_attack
-    from leaktrace.formats.images import load_display_rgb
+    from leaktrace.media.image.files import load_display_rgb
+    from leaktrace.simulate import run_attack
 
     kinds = [k for k in args.kinds.split(",") if KINDS[k].is_dir()]
     # (kind, case) -> [colluders, proved, trials, all proved, innocents accused, innocent tests]

@@ -150,7 +150,7 @@ def save_like_source(source: Path, marked_display: np.ndarray, path: Path) -> np
     writes its copies, and read the file back as a leaker would open it."""
     from PIL import Image
 
-    from leaktrace.formats.images import encode_like, from_display, load_display_rgb, load_image
+    from leaktrace.media.image.files import encode_like, from_display, load_display_rgb, load_image
 
     loaded = load_image(source.read_bytes())
     stored = from_display(marked_display, loaded.orientation)
@@ -185,8 +185,8 @@ class PeerRun:
         self.copies: dict[tuple[str, int], np.ndarray | None] = {}
 
     def run_image(self, kind: str, source: Path, image_index: int, names: list[str]) -> None:
-        from leaktrace.attacks import run_attack
-        from leaktrace.formats.images import load_display_rgb
+        from leaktrace.media.image.files import load_display_rgb
+        from leaktrace.simulate import run_attack
 
         original = load_display_rgb(source)
         np.save(self.tmp / "original.npy", original)
@@ -369,7 +369,7 @@ def _rate(cells: list[list[int]]) -> str:
 
 
 def render(args, names, tally: Tally, looks, versions, allowed, seconds, source) -> list[str]:
-    from leaktrace.attacks import ATTACKS, GROUPS
+    from leaktrace.simulate import ATTACKS, GROUPS
 
     methods, kinds = args.methods, args.kinds
     lines = [
@@ -477,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
         ["python benchmarks/comparison.py", *(sys.argv[1:] if argv is None else argv)]
     )
 
-    from leaktrace.attacks import ATTACKS
+    from leaktrace.simulate import ATTACKS
 
     names = args.attacks.split(",") if args.attacks else list(ATTACKS)
     if unknown := [name for name in names if name not in ATTACKS]:

@@ -65,13 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from leaktrace import api
-    from leaktrace.assets import analyse
-    from leaktrace.attacks import run_attack
-    from leaktrace.formats.images import load_display_rgb, load_image
-    from leaktrace.match.registration import register
-    from leaktrace.match.residual import prepare
-    from leaktrace.watermark.detect import DEFAULT_DECOYS, attribute
-    from leaktrace.watermark.mask import luminance
+    from leaktrace.engine.match.registration import register
+    from leaktrace.engine.match.residual import prepare
+    from leaktrace.engine.watermark.detect import DEFAULT_DECOYS, attribute
+    from leaktrace.engine.watermark.mask import luminance
+    from leaktrace.media.image.asset import analyse
+    from leaktrace.media.image.files import load_display_rgb, load_image
+    from leaktrace.simulate import run_attack
 
     key = hashlib.sha256(b"innocence benchmark: registry key").digest()
     other_key = hashlib.sha256(b"innocence benchmark: another registry's key").digest()

@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from leaktrace.api import identify, mark_files
-from leaktrace.attacks import run_attack
-from leaktrace.pdf import simulate
 from leaktrace.registry import init_registry
 from leaktrace.registry.models import Recipient
+from leaktrace.simulate import pdf as simulate
+from leaktrace.simulate import run_attack
 
 ROOT = Path(__file__).resolve().parents[1]
 PDFS = ROOT / "fixtures" / "pdfs"
@@ -280,7 +280,7 @@ def main() -> None:
 
 def render_differences(original: bytes, copy: bytes, pages: int) -> tuple[float, float, float]:
     """(page layer PSNR, word shifts PSNR, largest glyph origin move in points)."""
-    from leaktrace.pdf import text
+    from leaktrace.media.pdf import text
 
     unlayered = simulate.strip_page_layer(copy)
     layer_db = words_db = float("inf")
@@ -303,7 +303,7 @@ def marking_speed(work: Path) -> list[tuple[str, float]]:
     """Registration of a 20-page packet once, then one recipient's copy (median of 5)."""
     import pikepdf
 
-    from leaktrace.pdf.marking import marked_copy, prepare
+    from leaktrace.media.pdf.marking import marked_copy, prepare
 
     source = (PDFS / "pdftex_libtasn1.pdf").read_bytes()
     packet = work / "packet20.pdf"

@@ -30,10 +30,10 @@ MISSED = (
 
 def score(registry, analysis, leak_rgb, ids, bound=1e-9):
     """Registration, then z of every recipient with the homography alone and with the warp."""
-    from leaktrace.match.registration import register
-    from leaktrace.match.residual import extract
-    from leaktrace.watermark.detect import attribute
-    from leaktrace.watermark.mask import luminance
+    from leaktrace.engine.match.registration import register
+    from leaktrace.engine.match.residual import extract
+    from leaktrace.engine.watermark.detect import attribute
+    from leaktrace.engine.watermark.mask import luminance
 
     leak_luma = luminance(leak_rgb)
     started = time.perf_counter()
@@ -71,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from leaktrace import api
-    from leaktrace.assets import analyse
-    from leaktrace.attacks import run_attack
-    from leaktrace.formats import images
+    from leaktrace.media.image import files as images
+    from leaktrace.media.image.asset import analyse
+    from leaktrace.simulate import run_attack
 
     names = args.attacks.split(",")
     lines = [

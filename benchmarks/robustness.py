@@ -118,9 +118,9 @@ class JobResult:
 def run_job(job: ImageJob) -> JobResult:
     """Attack and identify one image's copies for a slice of the attacks (in a worker process)."""
     from leaktrace import api
-    from leaktrace.attacks import run_attack
-    from leaktrace.formats.images import load_display_rgb
-    from leaktrace.parallel import worker_registry
+    from leaktrace.batch.executors import worker_registry
+    from leaktrace.media.image.files import load_display_rgb
+    from leaktrace.simulate import run_attack
 
     registry = worker_registry(job.registry, None)
     original = load_display_rgb(job.source)
@@ -178,8 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from leaktrace import api
-    from leaktrace.attacks import ATTACKS
-    from leaktrace.parallel import make_executor
+    from leaktrace.batch.executors import make_executor
+    from leaktrace.simulate import ATTACKS
 
     names = args.attacks.split(",") if args.attacks else list(ATTACKS)
     unknown = [name for name in names if name not in ATTACKS]
@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render(results, looks, names, kinds, args) -> list[str]:
-    from leaktrace.attacks import ATTACKS
+    from leaktrace.simulate import ATTACKS
 
     lines = [
         "| attack | group | " + " | ".join(f"{k}s attributed | {k}s false" for k in kinds) + " |",
@@ -315,7 +315,7 @@ def render(results, looks, names, kinds, args) -> list[str]:
 
 def attack_table() -> list[str]:
     """The catalogue as a markdown table: every attack's name, group and parameters."""
-    from leaktrace.attacks import ATTACKS
+    from leaktrace.simulate import ATTACKS
 
     lines = ["| attack | group | parameters |", "|---|---|---|"]
     lines += [

@@ -158,11 +158,11 @@ def mark_breakdown(tmp: Path) -> dict:
     from PIL import Image
 
     from leaktrace import api
-    from leaktrace.assets import analyse, register_image
-    from leaktrace.formats import images
+    from leaktrace.engine.watermark.embed import add_luma_delta, luma_delta
+    from leaktrace.engine.watermark.pattern import synthesize
+    from leaktrace.media.image import files as images
+    from leaktrace.media.image.asset import analyse, register_image
     from leaktrace.registry import Copy
-    from leaktrace.watermark.embed import add_luma_delta, luma_delta
-    from leaktrace.watermark.pattern import synthesize
 
     photo = save_jpeg(tiled_photo(4032, 3024, seed=1, grain=2.0), tmp / "p12-breakdown.jpg")
     registry = new_registry(tmp, "breakdown")
@@ -222,10 +222,10 @@ def mark_breakdown(tmp: Path) -> dict:
 
 def bench_identify(tmp: Path, quick: bool) -> list[dict]:
     from leaktrace import api
-    from leaktrace.attacks import run_attack
-    from leaktrace.formats.images import load_display_rgb
+    from leaktrace.engine.watermark.pattern import AssetKeying, Layout
+    from leaktrace.media.image.files import load_display_rgb
     from leaktrace.registry import Copy, Recipient
-    from leaktrace.watermark.pattern import AssetKeying, Layout
+    from leaktrace.simulate import run_attack
 
     sizes = (10, 1_000, 10_000) if quick else (10, 1_000, 100_000)
     photo = save_jpeg(tiled_photo(2400, 1600, seed=2, grain=2.0), tmp / "press.jpg", 92)
@@ -280,7 +280,7 @@ def bench_identify(tmp: Path, quick: bool) -> list[dict]:
 
 def bench_lookup(tmp: Path, quick: bool) -> list[dict]:
     from leaktrace import api
-    from leaktrace.match.hashing import nearest_assets
+    from leaktrace.engine.match.hashing import nearest_assets
     from leaktrace.registry import Asset
 
     sizes = (1_000, 100_000) if quick else (1_000, 1_000_000)
@@ -339,8 +339,8 @@ def _bitwise_distances(query: tuple[int, int], phashes: np.ndarray, dhashes: np.
 
 def _marked_leaks(tmp: Path, count: int) -> tuple[str, Path]:
     from leaktrace import api
-    from leaktrace.attacks import run_attack
-    from leaktrace.formats.images import load_display_rgb
+    from leaktrace.media.image.files import load_display_rgb
+    from leaktrace.simulate import run_attack
 
     registry = new_registry(tmp, "scan")
     for rid in ("a", "b", "c", "d"):
@@ -366,7 +366,7 @@ def bench_scan(tmp: Path, quick: bool) -> list[dict] | None:
     import cv2
 
     try:
-        from leaktrace.scan import scan_folder
+        from leaktrace.batch.scan import scan_folder
     except ImportError:
         return None
     location, leaks = _marked_leaks(tmp, 8 if quick else 24)
@@ -413,7 +413,7 @@ def bench_cluster(tmp: Path, quick: bool, pg: str | None) -> dict:
     from distributed import Client, LocalCluster
 
     from leaktrace import api
-    from leaktrace.parallel import DaskExecutor
+    from leaktrace.batch.executors import DaskExecutor
 
     files = [
         save_jpeg(tiled_photo(1600, 1200, seed=30 + i), tmp / f"batch-{i}.jpg")
@@ -489,7 +489,7 @@ print(json.dumps(out))
 def _embed_pixels(asset, loaded, key: bytes) -> np.ndarray:
     """Pixels in, pixels out, like dwtDct's encode: the analysis (mask) and one code's mark."""
     from leaktrace import api
-    from leaktrace.assets import analyse
+    from leaktrace.media.image.asset import analyse
 
     analysis = analyse(asset, loaded, key)
     return api._imprinter(analysis, loaded).mark(analysis.keying.recipient_code("r"))
@@ -497,8 +497,8 @@ def _embed_pixels(asset, loaded, key: bytes) -> np.ndarray:
 
 def bench_iwm(tmp: Path, quick: bool) -> list[dict]:
     from leaktrace import api
-    from leaktrace.assets import register_image
-    from leaktrace.formats import images
+    from leaktrace.media.image import files as images
+    from leaktrace.media.image.asset import register_image
 
     python = ensure_bench_venv()
     cases = [("1.7 MP (1620x1080)", 1620, 1080), ("12.2 MP (4032x3024)", 4032, 3024)]
@@ -606,7 +606,7 @@ def render(results: dict, command: str, load: tuple[float, float]) -> str:
     if "scan" in results:
         lines += ["### Scan: 2 local worker processes against 1", ""]
         if results["scan"] is None:
-            lines += ["`leaktrace.scan` is not available in this build: not measured.", ""]
+            lines += ["`leaktrace.batch.scan` is not available in this build: not measured.", ""]
         else:
             lines += _table(
                 ["threads", "files", "1 worker", "2 workers", "speed-up", ">= 1.7x"],

@@ -1,4 +1,4 @@
-"""Tests of the leak simulator (``leaktrace.attacks``).
+"""Tests of the leak simulator (``leaktrace.simulate``).
 
 Every named attack runs once on a small seeded synthetic image (cached for the module); the
 generic tests (decodable, declared format, deterministic, seed-dependent) reuse those outputs.
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from leaktrace.attacks import (
+from leaktrace.simulate import (
     ATTACKS,
     GROUPS,
     PHONE_PRESETS,
@@ -143,7 +143,7 @@ def test_run_attack_rejects_bad_images() -> None:
 
 
 def test_importing_attacks_does_not_load_opencv() -> None:
-    code = "import sys, leaktrace.attacks; assert 'cv2' not in sys.modules"
+    code = "import sys, leaktrace.simulate; assert 'cv2' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

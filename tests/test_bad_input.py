@@ -30,10 +30,10 @@ from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
 from leaktrace import api
-from leaktrace.attacks import run_attack
 from leaktrace.cli import app
 from leaktrace.errors import RegistryError
-from leaktrace.formats.images import load_display_rgb
+from leaktrace.media.image.files import load_display_rgb
+from leaktrace.simulate import run_attack
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ROCKET = FIXTURES / "photos" / "rocket.jpg"

@@ -19,10 +19,10 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from leaktrace.attacks import run_attack
 from leaktrace.cli import app
-from leaktrace.formats.images import load_display_rgb
+from leaktrace.media.image.files import load_display_rgb
 from leaktrace.registry import open_registry
+from leaktrace.simulate import run_attack
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 KEY_HEX = bytes(range(7, 39)).hex()
@@ -276,7 +276,7 @@ def test_postgres_registry_from_the_command_line(pg_database, tmp_path):
 
 
 def test_packed_codes_score_exactly_like_signs():
-    from leaktrace.watermark.detect import SCORE_BLOCK, attribute, standardized_scores
+    from leaktrace.engine.watermark.detect import SCORE_BLOCK, attribute, standardized_scores
 
     rng = np.random.default_rng(12)
     signs = rng.choice(np.array([-1, 1], np.int8), (SCORE_BLOCK + 37, 1024))

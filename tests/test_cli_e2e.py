@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from leaktrace.attacks import run_attack
 from leaktrace.cli import app
-from leaktrace.formats.images import load_display_rgb, load_image
+from leaktrace.media.image.files import load_display_rgb, load_image
+from leaktrace.simulate import run_attack
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PHOTOS = ["astronaut.jpg", "coffee.png", "rocket.jpg"]

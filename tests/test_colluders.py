@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from leaktrace import api
-from leaktrace.formats.images import load_display_rgb
+from leaktrace.media.image.files import load_display_rgb
 
 PHOTO = Path(__file__).resolve().parents[1] / "fixtures" / "photos" / "astronaut.jpg"
 

@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from leaktrace.batch.executors import ClusterError, make_executor
 from leaktrace.cli import app
-from leaktrace.parallel import ClusterError, make_executor
 from leaktrace.registry import init_registry, open_registry
 
 KEY = bytes(range(90, 122))

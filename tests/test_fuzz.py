@@ -26,7 +26,7 @@ from PIL import Image
 
 from leaktrace import api
 from leaktrace.errors import LeaktraceError, UnsupportedFormatError
-from leaktrace.formats.images import load_display_rgb, load_image
+from leaktrace.media.image.files import load_display_rgb, load_image
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LONG_SIDE = 96

@@ -1,4 +1,4 @@
-"""Tests of leaktrace.formats.images: real files built with Pillow in tmp_path."""
+"""Tests of leaktrace.media.image.files: real files built with Pillow in tmp_path."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from leaktrace.errors import (
     OutputError,
     UnsupportedFormatError,
 )
-from leaktrace.formats import images
-from leaktrace.formats.images import (
+from leaktrace.media.image import files as images
+from leaktrace.media.image.files import (
     LoadedImage,
     encode_like,
     from_display,

@@ -21,7 +21,7 @@ def test_import_leaktrace_is_light():
 
 def test_watermark_core_imports_no_io_library():
     loaded = _loaded_after(
-        "import leaktrace.watermark.pattern, leaktrace.watermark.detect, "
-        "leaktrace.watermark.embed, leaktrace.watermark.mask"
+        "import leaktrace.engine.watermark.pattern, leaktrace.engine.watermark.detect, "
+        "leaktrace.engine.watermark.embed, leaktrace.engine.watermark.mask"
     )
     assert not [name for name in HEAVY if name in loaded]

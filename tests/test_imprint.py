@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from leaktrace.formats.images import from_display, to_display
-from leaktrace.imprint import Imprinter
-from leaktrace.watermark import embed, mask, pattern
+from leaktrace.engine.imprint import Imprinter
+from leaktrace.engine.watermark import embed, mask, pattern
+from leaktrace.media.image.files import from_display, to_display
 
 KEY = bytes(range(32))
 ASSET = "cd" * 32
@@ -93,6 +93,7 @@ def test_rotated_storage_gets_the_display_frame_mark():
     upright = to_display(fast, 6)
     reference = _reference(display, keying, amplitude, code)
     assert np.abs(upright.astype(int) - reference.astype(int)).max() <= 1
+
     # the dither differs between frames, so compare the mark's local mean, not single pixels
     def local_mean(a):
         return cv2.blur(mask.luminance(a) - mask.luminance(display), (8, 8))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from leaktrace.attacks import run_attack
 from leaktrace.cli import app
-from leaktrace.formats.images import load_display_rgb
+from leaktrace.media.image.files import load_display_rgb
+from leaktrace.simulate import run_attack
 
 PHOTO = Path(__file__).resolve().parents[1] / "fixtures" / "photos" / "astronaut.jpg"
 

@@ -12,7 +12,7 @@ from skimage.color import deltaE_ciede2000, rgb2lab
 from skimage.metrics import structural_similarity
 
 from leaktrace import api
-from leaktrace.formats.images import load_display_rgb
+from leaktrace.media.image.files import load_display_rgb
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PHOTOS = sorted((FIXTURES / "photos").iterdir())

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from leaktrace.formats.images import load_display_rgb
-from leaktrace.match import hashing, registration
-from leaktrace.watermark.mask import luminance
+from leaktrace.engine.match import hashing, registration
+from leaktrace.engine.watermark.mask import luminance
+from leaktrace.media.image.files import load_display_rgb
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 IMAGES = [FIXTURES / "photos" / "rocket.jpg", FIXTURES / "drafts" / "cad_bumper.png"]

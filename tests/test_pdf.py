@@ -19,7 +19,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from leaktrace.cli import app
-from leaktrace.pdf import simulate
+from leaktrace.simulate import pdf as simulate
 
 PDFS = Path(__file__).resolve().parents[1] / "fixtures" / "pdfs"
 PACKET = ["reportlab_price_sheet.pdf", "pikepdf_drawing.pdf"]
@@ -307,7 +307,7 @@ def test_word_shifts_alone_attribute_a_file_whose_page_layer_was_blanked(world, 
 
 
 def test_word_shifts_move_no_line_end_and_differ_per_recipient(world):
-    from leaktrace.pdf import text
+    from leaktrace.media.pdf import text
 
     ends, firsts = {}, {}
     for rid in ["original", *RECIPIENTS]:

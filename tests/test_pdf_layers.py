@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from leaktrace.pdf import layers
-from leaktrace.pdf.identify import _combine, _Page
-from leaktrace.watermark.pattern import AssetKeying, layout_for
+from leaktrace.engine.watermark.pattern import AssetKeying, layout_for
+from leaktrace.media.pdf import layers
+from leaktrace.media.pdf.identify import _combine, _Page
 
 KEY = bytes(range(32))
 
@@ -37,7 +37,7 @@ def test_page_layer_darkens_half_the_page_in_the_recipients_pattern():
     assert 0.4 < alice.mean() < 0.6
     assert 0.4 < (alice == bob).mean() < 0.6  # independent patterns agree half the time
     # The same bits as the full-resolution pattern, sampled at every other pixel.
-    from leaktrace.watermark.pattern import synthesize
+    from leaktrace.engine.watermark.pattern import synthesize
 
     full = synthesize(keying, keying.recipient_code("alice"))[::2, ::2] < 0
     assert (full == alice).mean() > 0.97

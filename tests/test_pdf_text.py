@@ -1,4 +1,4 @@
-"""Per-word shifts (leaktrace.pdf.text): the words found, the shifts as pdfium sees them, and
+"""Per-word shifts (leaktrace.media.pdf.text): the words found, the shifts as pdfium sees them, and
 everything that must be left alone."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pikepdf
 import pytest
 
-from leaktrace.pdf import text
+from leaktrace.media.pdf import text
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "pdfs"
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

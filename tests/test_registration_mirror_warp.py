@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from leaktrace import api
-from leaktrace.attacks import run_attack
-from leaktrace.formats.images import load_display_rgb
-from leaktrace.match import refine, registration
-from leaktrace.watermark.mask import luminance
+from leaktrace.engine.match import refine, registration
+from leaktrace.engine.watermark.mask import luminance
+from leaktrace.media.image.files import load_display_rgb
+from leaktrace.simulate import run_attack
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PHOTO = FIXTURES / "photos" / "chelsea.jpg"
@@ -140,10 +140,10 @@ def test_local_warp_corrects_barrel_perspective_and_bulge(source):
 def test_residual_through_the_local_warp_scores_a_barrel_leak_higher(marked):
     """The warp must reach the detector: with it the true recipient's score rises well above
     what the homography alone gives, and no innocent's does."""
-    from leaktrace.assets import analyse
-    from leaktrace.formats import images
-    from leaktrace.match.residual import extract
-    from leaktrace.watermark.detect import attribute
+    from leaktrace.engine.match.residual import extract
+    from leaktrace.engine.watermark.detect import attribute
+    from leaktrace.media.image import files as images
+    from leaktrace.media.image.asset import analyse
 
     registry, tmp = marked
     asset = registry.list_assets()[0]

@@ -24,12 +24,12 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from leaktrace import __version__, api
-from leaktrace.attacks import run_attack
 from leaktrace.cli import app
 from leaktrace.errors import InputError
-from leaktrace.formats.images import load_display_rgb
-from leaktrace.identify import STATEMENT
+from leaktrace.media.image.files import load_display_rgb
+from leaktrace.pipeline.identify import STATEMENT
 from leaktrace.report import write_report
+from leaktrace.simulate import run_attack
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # A name with markup in it: the report must show it as text, never as HTML.

@@ -17,10 +17,10 @@ import pytest
 from typer.testing import CliRunner
 
 from leaktrace import api
-from leaktrace.attacks import run_attack
+from leaktrace.batch.scan import identify_one, scan_folder
 from leaktrace.cli import app
-from leaktrace.formats.images import load_display_rgb
-from leaktrace.scan import identify_one, scan_folder
+from leaktrace.media.image.files import load_display_rgb
+from leaktrace.simulate import run_attack
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 RECIPIENTS = ["auto-weekly", "motor-daily", "gadget-review"]
@@ -250,7 +250,7 @@ def _thread_counts() -> dict:
     import cv2
     from threadpoolctl import threadpool_info
 
-    from leaktrace.parallel import one_thread_per_worker
+    from leaktrace.batch.executors import one_thread_per_worker
 
     one_thread_per_worker()
     return {

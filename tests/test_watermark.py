@@ -5,7 +5,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from leaktrace.watermark import detect, embed, keystream, mask, pattern
+from leaktrace.engine.watermark import detect, embed, keystream, mask, pattern
 
 KEY = bytes(range(32))
 ASSET = "ab" * 32

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from leaktrace.pdf import wordshift
-from leaktrace.pdf.text import Word
-from leaktrace.watermark.detect import standardized_scores
+from leaktrace.engine.watermark.detect import standardized_scores
+from leaktrace.media.pdf import wordshift
+from leaktrace.media.pdf.text import Word
 
 KEY = bytes(range(32))
 PAGE = "ab" * 32

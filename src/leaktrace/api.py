@@ -237,7 +237,7 @@ def mark_files(
         Local worker processes, each marking whole files (a file's analysis is done once, by one
         worker). 1 marks in this process.
     executor : concurrent.futures.Executor, optional
-        Run the files on this executor instead (e.g. :func:`leaktrace.parallel.make_executor`
+        Run the files on this executor instead (e.g. :func:`leaktrace.batch.executors.make_executor`
         for a Dask cluster); it is not shut down here. Its workers open the registry themselves,
         so it must be reachable from them under ``registry.open_location``.
     password : str, optional
@@ -257,7 +257,7 @@ def mark_files(
     ids = tuple(r.id for r in recipients)
     own = None
     if executor is None and min(workers, len(files)) > 1:
-        from leaktrace.parallel import make_executor
+        from leaktrace.batch.executors import make_executor
 
         executor = own = make_executor(min(workers, len(files)))
     try:
@@ -310,7 +310,7 @@ class FileOutcome:
 
 def mark_file_job(job: FileJob) -> FileOutcome:
     """Mark one file in a worker process; the registry is opened once per process."""
-    from leaktrace.parallel import one_thread_per_worker, worker_registry
+    from leaktrace.batch.executors import one_thread_per_worker, worker_registry
 
     one_thread_per_worker()  # also on a Dask worker, which has no pool initializer
     registry = worker_registry(job.location, job.key)
@@ -378,8 +378,8 @@ def mark_one_file(
     synthesised, encoded and written atomically. The copies are recorded in one transaction, after
     their files are in place (also when a later copy of the same file fails).
     """
-    from leaktrace.assets import analyse, register_image
-    from leaktrace.formats import images
+    from leaktrace.media.image import files as images
+    from leaktrace.media.image.asset import analyse, register_image
     from leaktrace.registry.models import Copy
 
     done: dict[str, str] = {}
@@ -436,7 +436,7 @@ def mark_one_file(
 
 
 def _is_pdf(source: Path, data: bytes) -> bool:
-    from leaktrace.pdf import looks_like_pdf
+    from leaktrace.media.pdf import looks_like_pdf
 
     return source.suffix.lower() == ".pdf" or looks_like_pdf(data)
 
@@ -456,7 +456,7 @@ def _mark_pdf(
     so a screenshot of a page or an image pulled out of the file finds its holders like any
     image. Returns the document's asset id."""
     from leaktrace.fsutil import atomic_write
-    from leaktrace.pdf.marking import marked_copy, prepare
+    from leaktrace.media.pdf.marking import marked_copy, prepare
     from leaktrace.registry.models import Copy
 
     prepared = prepare(registry, source, data, password)
@@ -502,8 +502,8 @@ def _already_done(
 
 def _imprinter(analysis, loaded):
     """The asset's imprinter: what every recipient's copy shares, prepared once per file."""
-    from leaktrace.formats import images
-    from leaktrace.imprint import Imprinter
+    from leaktrace.engine.imprint import Imprinter
+    from leaktrace.media.image import files as images
 
     orientation = loaded.orientation
     return Imprinter(
@@ -519,7 +519,7 @@ def _marked_bytes(imprinter, analysis, loaded, recipient_id: str) -> tuple[bytes
     registry for identify)."""
     import numpy as np
 
-    from leaktrace.formats import images
+    from leaktrace.media.image import files as images
 
     code = analysis.keying.recipient_code(recipient_id)
     encoded = images.encode_like(loaded, imprinter.mark(code), loaded.alpha)
@@ -528,8 +528,8 @@ def _marked_bytes(imprinter, analysis, loaded, recipient_id: str) -> tuple[bytes
 
 def identify(registry: SqlRegistry, leak: str | Path, **options):
     """Which registered asset does ``leak`` show, and whose copy is it? See
-    :func:`leaktrace.identify.identify_file` for the options and the result."""
-    from leaktrace.identify import identify_file
+    :func:`leaktrace.pipeline.identify.identify_file` for the options and the result."""
+    from leaktrace.pipeline.identify import identify_file
 
     return identify_file(registry, Path(leak), **options)
 

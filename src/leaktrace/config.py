@@ -62,7 +62,7 @@ def workers_default() -> int:
         if not text.isdigit() or int(text) < 1:
             raise LeaktraceError(f"${WORKERS_ENV} must be a whole number of at least 1")
         return int(text)
-    from leaktrace.parallel import default_workers
+    from leaktrace.batch.executors import default_workers
 
     return default_workers()
 

@@ -112,9 +112,7 @@ def _render_identification(result) -> None:
             "recipient", "score (z)", "p (corrected)", title="Recipients tested, best first"
         )
         for candidate in result.candidates[:10]:
-            table.add_row(
-                candidate["id"], f"{candidate['score']:.2f}", _p(candidate["p_value"])
-            )
+            table.add_row(candidate["id"], f"{candidate['score']:.2f}", _p(candidate["p_value"]))
         out.print(table)
 
 
@@ -152,9 +150,9 @@ def scan(
     Example: leaktrace scan crawl/ --report-dir evidence/
     """
     from leaktrace import config
-    from leaktrace.parallel import make_executor
+    from leaktrace.batch.executors import make_executor
+    from leaktrace.batch.scan import scan_folder
     from leaktrace.registry.engines import is_url
-    from leaktrace.scan import scan_folder
 
     location = config.registry_location(state.registry_location)
     scheduler = config.scheduler_address(scheduler)

@@ -141,7 +141,7 @@ def mark(
 
 def _run(registry, paths, out_dir, recipient_ids, workers, scheduler, n_files, as_json, password):
     from leaktrace.api import mark_files
-    from leaktrace.parallel import make_executor
+    from leaktrace.batch.executors import make_executor
 
     with _progress(enabled=not as_json and err.is_terminal) as progress:
         task = progress.add_task("Marking", total=None)
@@ -217,7 +217,7 @@ def simulate(
 
     Example: leaktrace simulate dist/auto-weekly/photo.jpg --attack social480 --out leak.jpg
     """
-    from leaktrace.attacks import ATTACKS
+    from leaktrace.simulate import ATTACKS
 
     if list_attacks:
         table = Table("attack", "group", "what it does")
@@ -229,8 +229,8 @@ def simulate(
         raise fail(f"unknown attack {attack!r}; see leaktrace simulate FILE --list", EXIT_USAGE)
     if out_file is None:
         raise fail("give --out FILE", EXIT_USAGE)
-    from leaktrace.attacks import run_attack
-    from leaktrace.formats.images import load_display_rgb, write_atomic
+    from leaktrace.media.image.files import load_display_rgb, write_atomic
+    from leaktrace.simulate import run_attack
 
     data, _extension = run_attack(attack, load_display_rgb(file), seed=seed)
     write_atomic(out_file, data)

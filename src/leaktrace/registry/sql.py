@@ -430,4 +430,3 @@ class SqlRegistry(CopiesMixin):
                 if start < target:
                     schema.migrate(conn, start, target)
                     self._append(conn, [("schema migrated", {"from": start, "to": target})])
-

@@ -20,7 +20,7 @@ import numpy as np
 
 from leaktrace import __version__
 from leaktrace.errors import InputError, LeaktraceError
-from leaktrace.identify import STATEMENT
+from leaktrace.pipeline.identify import STATEMENT
 
 VERDICT_HEADLINES = {
     "attributed": "Attributed",
@@ -82,7 +82,7 @@ def _read_leak(result) -> bytes:
 def _pictures(registry, result, leak_data: bytes) -> dict[str, str]:
     import cv2
 
-    from leaktrace.formats.images import load_display_rgb
+    from leaktrace.media.image.files import load_display_rgb
     from leaktrace.report import figures
 
     if (result.evidence.get("leak") or {}).get("kind") == "pdf":
@@ -108,7 +108,7 @@ def _pictures(registry, result, leak_data: bytes) -> dict[str, str]:
 def _pdf_picture(result, leak_data: bytes) -> dict[str, str]:
     """The leaked PDF's first page: each page was aligned onto its own registered render, so
     there is no single alignment to draw (the per-page table says what was found)."""
-    from leaktrace.pdf.document import render_pages
+    from leaktrace.media.pdf.document import render_pages
     from leaktrace.report import figures
 
     try:
@@ -141,7 +141,7 @@ def render_report(registry, result, *, parameters: dict | None = None) -> str:
     ----------
     registry : SqlRegistry
         The registry the identification used (its originals store supplies the original).
-    result : leaktrace.identify.Identification
+    result : leaktrace.pipeline.identify.Identification
         The identification; its file must still hold the bytes that were identified.
     parameters : dict, optional
         Settings of the run worth recording (shown as given, after the tool's own).
@@ -153,7 +153,7 @@ def render_report(registry, result, *, parameters: dict | None = None) -> str:
     leaktrace.errors.RegistryError
         The original is missing from the originals store.
     """
-    from leaktrace.match.registration import MIN_EDGE_NCC, MIN_NCC
+    from leaktrace.engine.match.registration import MIN_EDGE_NCC, MIN_NCC
 
     leak_data = _read_leak(result)
     record = result.to_dict()
@@ -197,7 +197,7 @@ def write_report(
     leaktrace.errors.OutputError
         The file cannot be written; an existing file at ``path`` is left as it was.
     """
-    from leaktrace.formats.images import write_atomic
+    from leaktrace.media.image.files import write_atomic
 
     html = render_report(registry, result, parameters=parameters)
     _make_parent(Path(path))
@@ -223,10 +223,10 @@ def write_index(path: str | os.PathLike[str], results: Iterable[Any]) -> Path:
     ----------
     path : path
         Where to write the index; report links are relative to its folder.
-    results : iterable of leaktrace.scan.ScanResult
+    results : iterable of leaktrace.batch.scan.ScanResult
         The scan's results, in the order to list them.
     """
-    from leaktrace.formats.images import write_atomic
+    from leaktrace.media.image.files import write_atomic
 
     folder = Path(path).parent
     rows = []

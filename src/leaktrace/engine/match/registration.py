@@ -1,0 +1,662 @@
+"""Aligning a leak onto its original with a verified homography.
+
+Hypotheses come from several strategies (full-frame scaling, SIFT + MAGSAC, multi-scale template
+search for crops and screenshots); each is refined to sub-pixel accuracy with ECC on blurred
+luminance, then verified by normalised cross-correlation of the aligned images. The best verified
+hypothesis wins. An alignment that cannot be verified is reported as such, never guessed: the
+caller then answers "inconclusive".
+
+A mirrored leak (a selfie camera, an editor's "flip" button) is searched for by running the same
+hypotheses on the leak flipped left to right; a verified result is then a homography with a
+negative determinant. A verified alignment is finally refined tile by tile
+(:mod:`leaktrace.engine.match.refine`) when that makes the aligned images correlate better.
+
+All homographies map *original* pixel coordinates to *leak* pixel coordinates, so the original is
+warped into the leak's frame and the leak's own noise is never resampled.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import cv2
+import numpy as np
+
+from leaktrace.engine.match.geometry import resize_matrix
+from leaktrace.engine.match.refine import LocalWarp, estimate_local_warp, warp_original
+
+WORK_SIDE = 1024
+SEARCH_SIDE = 320
+MIN_NCC = 0.5
+MIN_EDGE_NCC = 0.25
+MIN_TRIMMED_EDGE_NCC = 0.5
+# An unflipped alignment whose edges agree this well is not beaten by a mirror image.
+MIRROR_SKIP_EDGE_NCC = 0.9
+MIN_MATCHES = 8  # enough for a hypothesis; verification decides
+MIN_OVERLAP_PIXELS = 4096
+
+
+@dataclass(frozen=True)
+class Features:
+    """SIFT keypoints of an image at work scale."""
+
+    points: np.ndarray  # (N, 2) float32, full-resolution pixel coordinates
+    descriptors: np.ndarray  # (N, 128) float32
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, points=self.points, descriptors=self.descriptors)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Features:
+        with np.load(io.BytesIO(data)) as arrays:
+            return cls(arrays["points"], arrays["descriptors"])
+
+    def mirrored(self, axis: float) -> Features:
+        """The features the image flipped left to right (``x -> axis - x``) would have.
+
+        SIFT describes a keypoint in a frame turned to its dominant gradient; in that frame a
+        mirror flips the descriptor's 4 x 4 grid top to bottom and negates every gradient angle,
+        so the descriptors are permuted instead of recomputed.
+        """
+        points = self.points.copy()
+        points[:, 0] = axis - points[:, 0]
+        return Features(points, self.descriptors[:, _MIRROR_DESCRIPTOR])
+
+
+def _mirror_permutation() -> np.ndarray:
+    index = np.arange(128).reshape(4, 4, 8)  # (grid row, grid column, orientation bin)
+    return index[::-1][:, :, (8 - np.arange(8)) % 8].ravel()
+
+
+_MIRROR_DESCRIPTOR = _mirror_permutation()
+
+
+@dataclass(frozen=True)
+class Registration:
+    homography: np.ndarray | None  # 3x3, original -> leak, full resolution
+    verified: bool
+    method: str
+    ncc: float
+    inliers: int
+    coverage: float  # fraction of the leak's area that shows the original
+    reason: str | None = None
+    edge_ncc: float = 0.0
+    tried: list[dict] = field(default_factory=list)
+    # Correction of the homography measured tile by tile; None where it did not help.
+    local_warp: LocalWarp | None = None
+
+    @property
+    def mirrored(self) -> bool:
+        return self.homography is not None and bool(np.linalg.det(self.homography[:2, :2]) < 0)
+
+    def to_dict(self) -> dict:
+        return {
+            "verified": self.verified,
+            "method": self.method,
+            "mirrored": self.mirrored,
+            "local_warp": None if self.local_warp is None else self.local_warp.to_dict(),
+            "ncc": round(self.ncc, 4),
+            "edge_ncc": round(self.edge_ncc, 4),
+            "inliers": self.inliers,
+            "coverage": round(self.coverage, 4),
+            "homography": None if self.homography is None else self.homography.tolist(),
+            "reason": self.reason,
+            "tried": self.tried,
+        }
+
+
+def _scale_matrix(factor: float) -> np.ndarray:
+    return resize_matrix(factor)
+
+
+def _resize_to(gray: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    factor = min(1.0, max_side / max(gray.shape))
+    if factor == 1.0:
+        return gray.astype(np.float32), 1.0
+    size = (max(1, round(gray.shape[1] * factor)), max(1, round(gray.shape[0] * factor)))
+    return cv2.resize(gray.astype(np.float32), size, interpolation=cv2.INTER_AREA), factor
+
+
+def compute_features(gray: np.ndarray, *, max_features: int = 4000) -> Features:
+    """SIFT features of a full-resolution gray image, computed at work scale."""
+    work, factor = _resize_to(gray, WORK_SIDE)
+    sift = cv2.SIFT_create(nfeatures=max_features)
+    keypoints, descriptors = sift.detectAndCompute(np.clip(work, 0, 255).astype(np.uint8), None)
+    if descriptors is None or not keypoints:
+        return Features(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32))
+    points = np.array([kp.pt for kp in keypoints], dtype=np.float32) / factor
+    return Features(points, descriptors.astype(np.float32))
+
+
+class LazyFeatures:
+    """Features of an image computed on first use, then shared by every candidate asset."""
+
+    def __init__(self, gray: np.ndarray) -> None:
+        self._gray = gray
+        self._features: Features | None = None
+
+    def get(self) -> Features:
+        if self._features is None:
+            self._features = compute_features(self._gray)
+        return self._features
+
+
+MAX_ANISOTROPY = 4.0
+
+
+def _plausible(homography: np.ndarray | None) -> bool:
+    """A leak is the original scaled, rotated, cropped or seen at an angle; never mirrored,
+    folded or squashed many times more in one direction than the other."""
+    if homography is None or not np.all(np.isfinite(homography)):
+        return False
+    h = homography / homography[2, 2]
+    if float(np.abs(h[2, :2]).max()) >= 0.01:
+        return False
+    singular = np.linalg.svd(h[:2, :2], compute_uv=False)
+    if np.linalg.det(h[:2, :2]) <= 0 or singular[0] > MAX_ANISOTROPY * singular[1]:
+        return False
+    return 0.03 < float(np.sqrt(singular[0] * singular[1])) < 30
+
+
+def _good_matches(original: Features, leak: Features) -> tuple[np.ndarray, np.ndarray]:
+    """Point pairs (original, leak) passing Lowe's ratio test."""
+    if len(original.points) < 2 or len(leak.points) < 2:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
+    pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(leak.descriptors, original.descriptors, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.75 * p[1].distance]
+    return original.points[[m.trainIdx for m in good]], leak.points[[m.queryIdx for m in good]]
+
+
+def feature_hypotheses(original: Features, leak: Features) -> list[tuple[str, np.ndarray, int]]:
+    """Homography (MAGSAC) and similarity (RANSAC) fits to matched features.
+
+    A small or smooth leak may yield a dozen matches: too few to pin eight homography parameters
+    reliably, plenty for the four of a similarity (scale, rotation, shift), which is what most
+    reposts, crops and screenshots are.
+    """
+    src, dst = _good_matches(original, leak)
+    found = []
+    if len(src) >= MIN_MATCHES:
+        homography, mask = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, 6.0)
+        inliers = int(mask.sum()) if mask is not None else 0
+        if inliers >= MIN_MATCHES and _plausible(homography):
+            found.append(("sift-magsac", homography, inliers))
+    if len(src) >= 4:
+        affine, mask = cv2.estimateAffinePartial2D(
+            src, dst, method=cv2.RANSAC, ransacReprojThreshold=4.0
+        )
+        inliers = int(mask.sum()) if mask is not None else 0
+        if affine is not None and inliers >= 4:
+            similarity = np.vstack([affine, [0.0, 0.0, 1.0]])
+            if _plausible(similarity):
+                found.append(("sift-similarity", similarity, inliers))
+    return found
+
+
+# Mirrors x about 0: features of the flipped leak in a frame where no width is needed.
+_FLIP_X = np.diag([-1.0, 1.0, 1.0])
+
+
+def match_features(original: Features, leak: Features) -> tuple[np.ndarray | None, int]:
+    """The best feature hypothesis and its inlier count (used to rank candidate assets),
+    the leak's mirror image included (then the homography has a negative determinant)."""
+    found = [(h, n) for _, h, n in feature_hypotheses(original, leak)]
+    found += [(_FLIP_X @ h, n) for _, h, n in feature_hypotheses(original, leak.mirrored(0.0))]
+    if not found:
+        return None, 0
+    return max(found, key=lambda item: item[1])
+
+
+def _fits(inner: np.ndarray, outer: np.ndarray) -> bool:
+    return 16 <= inner.shape[0] <= outer.shape[0] and 16 <= inner.shape[1] <= outer.shape[1]
+
+
+def _scaled(image: np.ndarray, factor: float) -> np.ndarray | None:
+    """``image`` resized by ``factor``, or None when a side would vanish (very thin images)."""
+    size = (round(image.shape[1] * factor), round(image.shape[0] * factor))
+    if min(size) < 1:
+        return None
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _template_hypotheses(original: np.ndarray, leak: np.ndarray) -> list[np.ndarray]:
+    """Scale-and-translation guesses from normalised template search at low resolution: the
+    original placed inside a larger leak (screenshots), or the leak cut out of the original
+    (crops). Line art fools local features; whole-image correlation it does not."""
+    factor = SEARCH_SIDE / max(original.shape + leak.shape)
+    o_small, l_small = _scaled(original, factor), _scaled(leak, factor)
+    if o_small is None or l_small is None:
+        return []
+    o_small = cv2.GaussianBlur(o_small, (0, 0), 1.0)
+    l_small = cv2.GaussianBlur(l_small, (0, 0), 1.0)
+    results: list[tuple[float, np.ndarray]] = []
+    for scale in np.geomspace(0.25, 4.0, 49):
+        # scale = leak pixels per original pixel
+        placed = _scaled(o_small, scale)
+        if placed is not None and _fits(placed, l_small):
+            score = cv2.matchTemplate(l_small, placed, cv2.TM_CCOEFF_NORMED)
+            _, best, _, (x, y) = cv2.minMaxLoc(score)
+            h = np.array([[scale, 0, x / factor], [0, scale, y / factor], [0, 0, 1.0]])
+            results.append((best, h))
+        cut = _scaled(l_small, 1 / scale)
+        if cut is not None and _fits(cut, o_small):
+            score = cv2.matchTemplate(o_small, cut, cv2.TM_CCOEFF_NORMED)
+            _, best, _, (x, y) = cv2.minMaxLoc(score)
+            # the leak is the original's window at (x, y), scaled: H = scale * (q - offset)
+            shift_x, shift_y = -scale * x / factor, -scale * y / factor
+            h = np.array([[scale, 0, shift_x], [0, scale, shift_y], [0, 0, 1.0]])
+            results.append((best, h))
+    results.sort(key=lambda item: -item[0])
+    return [h for score, h in results[:3] if score > 0.3]
+
+
+# (pyramid level, blur sigma, iterations): most of the convergence happens cheaply at low
+# resolution; the finest level only polishes to sub-pixel accuracy.
+# Coarse levels fit an affine map (6 parameters, stable on smooth pictures); only the finest level
+# frees the two perspective parameters.
+_ECC_LEVELS = (
+    (0.25, 2.0, 60, cv2.MOTION_AFFINE),
+    (0.5, 2.0, 40, cv2.MOTION_AFFINE),
+    (1.0, 1.5, 20, cv2.MOTION_HOMOGRAPHY),
+)
+# After the middle level an alignment this poorly correlated will not verify: stop early.
+_ECC_GIVE_UP = 0.35
+_ECC_MIN_SIDE = 120
+
+
+def _refine_ecc(
+    original: np.ndarray, leak: np.ndarray, homography: np.ndarray
+) -> np.ndarray | None:
+    """Coarse-to-fine ECC on blurred work-scale images; returns the refined homography."""
+    warp = np.linalg.inv(homography)  # ECC wants leak -> original
+    warp /= warp[2, 2]
+    for level, sigma, iterations, motion in _ECC_LEVELS:
+        # A homography has eight parameters: on a tiny, smooth level ECC drifts instead of
+        # converging, so coarse levels run only where there is enough picture.
+        if level < 1.0 and min(leak.shape) * level < _ECC_MIN_SIDE:
+            continue
+        o_level, l_level = _scaled(original, level), _scaled(leak, level)
+        if o_level is None or l_level is None or min(o_level.shape + l_level.shape) < 8:
+            continue
+        o_level = cv2.GaussianBlur(o_level, (0, 0), sigma)
+        l_level = cv2.GaussianBlur(l_level, (0, 0), sigma)
+        to_level = _scale_matrix(level)
+        level_warp = to_level @ warp @ np.linalg.inv(to_level)
+        if motion == cv2.MOTION_AFFINE:
+            if np.abs(level_warp[2, :2]).max() > 1e-6:  # already perspective: keep it as it is
+                motion = cv2.MOTION_HOMOGRAPHY
+            else:
+                level_warp = level_warp[:2]
+        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, iterations, 1e-5)
+        try:
+            correlation, level_warp = cv2.findTransformECC(
+                l_level, o_level, level_warp.astype(np.float32), motion, criteria, None, 1
+            )
+        except cv2.error:
+            if level == 1.0:
+                return None
+            continue
+        if level_warp.shape[0] == 2:
+            level_warp = np.vstack([level_warp, [0.0, 0.0, 1.0]])
+        warp = np.linalg.inv(to_level) @ level_warp.astype(np.float64) @ to_level
+        if level == 0.5 and correlation < _ECC_GIVE_UP:
+            return None
+    refined = np.linalg.inv(warp)
+    refined /= refined[2, 2]
+    return refined if _plausible(refined) else None
+
+
+def _band_pass(image: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(image, (0, 0), 1.5) - cv2.GaussianBlur(image, (0, 0), 5.0)
+
+
+def _ncc(a: np.ndarray, b: np.ndarray) -> float:
+    a = a.astype(np.float64) - a.mean()
+    b = b.astype(np.float64) - b.mean()
+    denominator = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class _Check:
+    ncc: float  # blurred intensities
+    edge_ncc: float  # band-passed: edges must coincide, smooth skies and paper cannot fake it
+    coverage: float
+    # The same over the pixels the aligned original explains (overlays set aside).
+    trimmed_ncc: float = 0.0
+    trimmed_edge_ncc: float = 0.0
+
+    def verifies(self, min_ncc: float = MIN_NCC) -> bool:
+        if self.edge_ncc >= MIN_EDGE_NCC and self.ncc >= min_ncc:
+            return True
+        # Setting pixels aside by their fit to the original flatters any alignment's intensity
+        # correlation, unrelated pictures included; their edges it cannot make coincide, so
+        # the trimmed figures must show edges agreeing far better than the plain gate asks.
+        return self.trimmed_edge_ncc >= MIN_TRIMMED_EDGE_NCC and self.trimmed_ncc >= min_ncc
+
+    @property
+    def passes(self) -> bool:
+        return self.verifies()
+
+    @property
+    def clear(self) -> bool:
+        """So good that no other hypothesis need be tried. Judged without trimming: a mirrored
+        alignment of a near-symmetric drawing correlates perfectly once the few asymmetric
+        parts are set aside."""
+        return self.edge_ncc >= 0.6 and self.ncc >= 0.85
+
+    @property
+    def rank(self) -> tuple[bool, float]:
+        # Edge correlation gates but does not rank: over a smaller overlap with less smooth sky
+        # it rises, so it would favour alignments that cover less of the picture. A sticker or
+        # caption must not make the right alignment lose to a wrong one, nor may trimming make
+        # a wrong one of a near-symmetric picture win: rank on both.
+        return (self.passes, self.ncc + self.trimmed_ncc)
+
+
+def _verify(original: np.ndarray, leak: np.ndarray, homography: np.ndarray) -> _Check:
+    """Correlations of the aligned images over their overlap, and the overlap's share of the leak."""
+    height, width = leak.shape
+    size = (width, height)
+    valid = cv2.warpPerspective(
+        np.ones_like(original, dtype=np.uint8), homography, size, flags=cv2.INTER_NEAREST
+    )
+    valid = cv2.erode(valid, np.ones((9, 9), np.uint8)).astype(bool)
+    coverage = float(valid.mean())
+    if valid.sum() < MIN_OVERLAP_PIXELS:
+        return _Check(0.0, 0.0, coverage)
+    blurred = cv2.warpPerspective(cv2.GaussianBlur(original, (0, 0), 1.5), homography, size)
+    edges = cv2.warpPerspective(_band_pass(original), homography, size)
+    return _correlate(blurred, edges, leak, valid)
+
+
+# Pixels further than this many robust standard deviations, and than this share of the leak's
+# range, from the aligned original's linear fit are something the original does not show (a
+# caption, a sticker, glare).
+OUTLIER_SIGMAS = 3.0
+OUTLIER_RANGE = 0.2
+# Only a minority may be set aside: an alignment that explains less is not one.
+MAX_OUTLIER_SHARE = 0.4
+
+
+def _correlate(
+    blurred: np.ndarray, edges: np.ndarray, leak: np.ndarray, valid: np.ndarray
+) -> _Check:
+    """Correlations of the aligned original (blurred, band-passed) with the leak over the
+    overlap, leaving out what the leak added on top of the picture.
+
+    Both the plain correlations and the trimmed ones are returned: see :meth:`_Check.verifies`.
+    """
+    leak_blurred = cv2.GaussianBlur(leak, (0, 0), 1.5)
+    a, b = blurred[valid].astype(np.float64), leak_blurred[valid].astype(np.float64)
+    # The fit's statistics from a sample: medians over a million pixels cost more than the rest.
+    sample = slice(None, None, max(1, a.size // 50_000))
+    a_s, b_s = a[sample], b[sample]
+    # Resampling and blur leave errors of some gray levels along every edge of a flat picture;
+    # an overlay differs by a large part of the picture's range.
+    low, high = np.percentile(b_s, [1, 99])
+    gross = OUTLIER_RANGE * float(high - low)
+    inlier_s = np.ones(a_s.size, bool)
+    for _ in range(2):  # refit without the outliers, which pull the line towards themselves
+        slope = np.cov(a_s[inlier_s], b_s[inlier_s])[0, 1] / max(float(a_s[inlier_s].var()), 1e-9)
+        offset = float(np.median((b_s - slope * a_s)[inlier_s]))
+        spread = 1.4826 * float(np.median(np.abs(b_s - slope * a_s - offset)[inlier_s]))
+        limit = max(OUTLIER_SIGMAS * spread + 2.0, gross)
+        inlier_s = np.abs(b_s - slope * a_s - offset) <= limit
+    inlier = np.abs(b - slope * a - offset) <= limit
+    keep = valid.copy()
+    if inlier.mean() >= 1 - MAX_OUTLIER_SHARE:
+        keep[valid] = inlier
+    outliers = valid & ~keep
+    # The band-pass spreads an overlay's edges over its low-pass radius: set that aside too.
+    edge_keep = keep & ~cv2.dilate(outliers.astype(np.uint8), np.ones((11, 11), np.uint8)).astype(
+        bool
+    )
+    if edge_keep.sum() < max(MIN_OVERLAP_PIXELS, 0.3 * valid.sum()):
+        edge_keep = keep
+    leak_edges = _band_pass(leak)
+    return _Check(
+        _ncc(blurred[valid], leak_blurred[valid]),
+        _ncc(edges[valid], leak_edges[valid]),
+        float(valid.mean()),
+        _ncc(blurred[keep], leak_blurred[keep]),
+        _ncc(edges[edge_keep], leak_edges[edge_keep]),
+    )
+
+
+def register(
+    original: np.ndarray,
+    leak: np.ndarray,
+    *,
+    original_features: Features | None = None,
+    leak_features: LazyFeatures | None = None,
+    min_ncc: float = MIN_NCC,
+    templates: bool = True,
+) -> Registration:
+    """Find and verify the homography mapping ``original`` onto ``leak`` (both gray, full size).
+
+    Parameters
+    ----------
+    original, leak : 2-D arrays
+        Luminance on the 0..255 scale, upright.
+    original_features : Features, optional
+        Cached :func:`compute_features` of the original.
+    leak_features : LazyFeatures, optional
+        The leak's features, shared between calls for several candidate originals.
+    min_ncc : float
+        Smallest normalised cross-correlation of the aligned, blurred images that counts as a
+        verified alignment.
+    templates : bool
+        Also try the slow template search when the full frame and the local features fail
+        (in both orientations). Leave it on unless another alignment already explains the leak.
+    """
+    cache: dict[str, Features] = {}
+
+    def features() -> Features:
+        if "original" not in cache:
+            cache["original"] = (
+                original_features if original_features is not None else compute_features(original)
+            )
+        return cache["original"]
+
+    lazy = leak_features if leak_features is not None else LazyFeatures(leak)
+    best, tried, clear = _search(original, leak, features, lazy.get, templates=templates)
+    # Perhaps the leak is a mirror image: the flipped leak goes through the same hypotheses, so
+    # the plausibility rules stay as strict as ever. A near-symmetric picture can align fairly
+    # well unflipped (a fundus photo rotated), so only a near-perfect alignment skips the check.
+    if best is None or best[0].edge_ncc < MIRROR_SKIP_EDGE_NCC:
+        # Once an unflipped alignment verifies, a mirrored one must be found by more feature
+        # matches to beat it (not at all by features after a clear one that needed none), and
+        # the slow template search is left out.
+        verified = best is not None and best[0].passes
+        min_inliers: int | None = 0
+        if verified:
+            min_inliers = best[3] + 1 if best[3] > 0 or not clear else None
+        width = leak.shape[1]
+        flipped = np.ascontiguousarray(leak[:, ::-1])
+        m_best, m_tried, _ = _search(
+            original,
+            flipped,
+            features,
+            lambda: lazy.get().mirrored(width - 1.0),
+            templates=templates and not verified,
+            min_inliers=min_inliers,
+        )
+        tried += [{**entry, "method": f"mirrored {entry['method']}"} for entry in m_tried]
+        if m_best is not None and (best is None or m_best[0].rank > best[0].rank):
+            check, homography, method, inliers = m_best
+            unflip = np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+            best = (check, unflip @ homography, f"mirrored {method}", inliers)
+    result = _finish(best, tried, min_ncc)
+    if result.verified:
+        result = _with_local_warp(original, leak, result)
+    return result
+
+
+def _search(
+    original: np.ndarray,
+    leak: np.ndarray,
+    original_features: Callable[[], Features],
+    leak_features: Callable[[], Features],
+    *,
+    templates: bool = True,
+    min_inliers: int | None = 0,
+) -> tuple[tuple[_Check, np.ndarray, str, int] | None, list[dict], bool]:
+    """Every hypothesis for one orientation of the leak: the best (check, homography, method,
+    inliers), what was tried, and whether the best is clearly right (no need to look further)."""
+    o_work, o_factor = _resize_to(original, WORK_SIDE)
+    l_work, l_factor = _resize_to(leak, WORK_SIDE)
+    to_work = _scale_matrix(l_factor)  # leak full -> leak work
+    from_work = np.linalg.inv(_scale_matrix(o_factor))  # original work -> original full
+
+    def to_full(h_work: np.ndarray) -> np.ndarray:
+        h = np.linalg.inv(to_work) @ h_work @ np.linalg.inv(from_work)
+        return h / h[2, 2]
+
+    def to_work_h(h_full: np.ndarray) -> np.ndarray:
+        h = to_work @ h_full @ from_work
+        return h / h[2, 2]
+
+    tried: list[dict] = []
+    best: tuple[_Check, np.ndarray, str, int] | None = None
+
+    def consider(method: str, h_full: np.ndarray | None, inliers: int = 0) -> bool:
+        """Refine, verify and remember a hypothesis; True when it is clearly right."""
+        nonlocal best
+        if h_full is None:
+            tried.append({"method": method, "ncc": None})
+            return False
+        start = to_work_h(h_full)
+        candidates = [h for h in (_refine_ecc(o_work, l_work, start), start) if _plausible(h)]
+        if not candidates:
+            tried.append({"method": method, "ncc": None, "note": "implausible geometry"})
+            return False
+        checks = [(_verify(o_work, l_work, h), h) for h in candidates]
+        check, h_work = max(checks, key=lambda item: item[0].rank)
+        tried.append(
+            {
+                "method": method,
+                "ncc": round(check.ncc, 4),
+                "edge_ncc": round(check.edge_ncc, 4),
+                "trimmed_ncc": round(check.trimmed_ncc, 4),
+                "trimmed_edge_ncc": round(check.trimmed_edge_ncc, 4),
+                "coverage": round(check.coverage, 4),
+            }
+        )
+        if best is None or check.rank > best[0].rank:
+            best = (check, to_full(h_work), method, inliers)
+        return check.clear
+
+    o_h, o_w = original.shape
+    l_h, l_w = leak.shape
+    if abs((o_w / o_h) / (l_w / l_h) - 1) < 0.04:
+        full_frame = np.array([[l_w / o_w, 0, 0], [0, l_h / o_h, 0], [0, 0, 1.0]])
+        if consider("full-frame", full_frame):
+            return best, tried, True
+    hypotheses = (
+        [] if min_inliers is None else feature_hypotheses(original_features(), leak_features())
+    )
+    for method, homography, inliers in hypotheses:
+        if inliers >= (min_inliers or 0) and consider(method, homography, inliers):
+            return best, tried, True
+    if not templates:
+        return best, tried, False
+    for index, guess in enumerate(_template_hypotheses(o_work, l_work)):
+        if consider(f"template-search-{index + 1}", to_full(guess)):
+            return best, tried, True
+    return best, tried, False
+
+
+# The tile refinement must raise the edge correlation by at least this much to be kept: less is
+# within what resampling alone changes.
+MIN_WARP_GAIN = 0.003
+# Edges that already agree this well leave a local warp nothing to correct.
+NO_WARP_EDGE_NCC = 0.98
+
+
+def _with_local_warp(original: np.ndarray, leak: np.ndarray, result: Registration) -> Registration:
+    """``result`` with the tile-by-tile correction of its homography, if that aligns better."""
+    if result.edge_ncc >= NO_WARP_EDGE_NCC:
+        return result
+    warp = estimate_local_warp(original, leak, result.homography)
+    if warp is None:
+        return result
+    o_work, o_factor = _resize_to(original, WORK_SIDE)
+    l_work, l_factor = _resize_to(leak, WORK_SIDE)
+    h_work = _scale_matrix(l_factor) @ result.homography @ np.linalg.inv(_scale_matrix(o_factor))
+    scale = (l_work.shape[1] / leak.shape[1], l_work.shape[0] / leak.shape[0])
+    before = _verify_mapped(o_work, l_work, h_work, None, scale)
+    after = _verify_mapped(o_work, l_work, h_work, warp, scale)
+    if (
+        after.trimmed_edge_ncc < before.trimmed_edge_ncc + MIN_WARP_GAIN
+        or after.trimmed_ncc < before.trimmed_ncc - 1e-3
+    ):
+        return result
+    gain = {
+        "edge_ncc": round(before.trimmed_edge_ncc, 4),
+        "edge_ncc_warped": round(after.trimmed_edge_ncc, 4),
+    }
+    return replace(result, local_warp=replace(warp, check=gain))
+
+
+def _verify_mapped(
+    original: np.ndarray,
+    leak: np.ndarray,
+    homography: np.ndarray,
+    local_warp: LocalWarp | None,
+    leak_scale: tuple[float, float],
+) -> _Check:
+    """:func:`_verify` through an optional local warp (sampled by remapping, with or without it,
+    so that the two can be compared fairly)."""
+    blurred, valid = warp_original(
+        cv2.GaussianBlur(original, (0, 0), 1.5),
+        homography,
+        leak.shape,
+        local_warp,
+        leak_scale=leak_scale,
+    )
+    edges, _ = warp_original(
+        _band_pass(original), homography, leak.shape, local_warp, leak_scale=leak_scale
+    )
+    valid = cv2.erode(valid.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    if valid.sum() < MIN_OVERLAP_PIXELS:
+        return _Check(0.0, 0.0, float(valid.mean()))
+    return _correlate(blurred, edges, leak, valid)
+
+
+def _finish(best, tried: list[dict], min_ncc: float) -> Registration:
+    if best is None:
+        return Registration(
+            None,
+            False,
+            "none",
+            0.0,
+            0,
+            0.0,
+            reason="no alignment hypothesis converged",
+            tried=tried,
+        )
+    check, homography, method, inliers = best
+    reason = None
+    if not check.verifies(min_ncc):
+        reason = (
+            f"best alignment ({method}) correlates {check.ncc:.2f} with the original and "
+            f"{check.edge_ncc:.2f} in its edges (needs {min_ncc} and {MIN_EDGE_NCC}), and "
+            f"{check.trimmed_ncc:.2f} and {check.trimmed_edge_ncc:.2f} without the pixels it "
+            f"does not explain (needs {min_ncc} and {MIN_TRIMMED_EDGE_NCC})"
+        )
+    return Registration(
+        homography=homography,
+        verified=reason is None,
+        method=method,
+        ncc=check.ncc,
+        inliers=inliers,
+        coverage=check.coverage,
+        reason=reason,
+        tried=tried,
+        edge_ncc=check.edge_ncc,
+    )

@@ -1,0 +1,208 @@
+"""Keyed multi-scale patterns: which grid cells exist, how they are signed, and how a recipient's
+code turns them into a smooth field over the image.
+
+A pattern is a sum of layers. Each layer is a grid of cells holding +1 or -1, upsampled to the
+image with bilinear interpolation. Every cell of every layer belongs to one of ``code_bits`` keyed
+*groups* and carries a keyed sign; a recipient's code (``code_bits`` values of +-1) sets the sign
+of each group. So a recipient's cell value is ``cell_sign[g] * code[group[g]]``.
+
+Why groups: identify projects the residual onto the groups once (a vector ``y`` of length
+``code_bits``) and every recipient's score is then a dot product ``code . y``. That scales to a
+million recipients, and because codes are independent uniform signs, the score of an innocent
+recipient has mean 0 and variance ``|y|^2`` exactly, whatever the residual looks like.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from leaktrace.engine.watermark import keystream
+
+CODE_BITS = 1024
+SCHEME = "grid-groups-v1"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One grid of cells: ``rows x cols`` cells spread over the whole image."""
+
+    rows: int
+    cols: int
+    weight: float
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The geometry of an asset's pattern, in the asset's upright (display) frame."""
+
+    height: int
+    width: int
+    layers: tuple[Layer, ...]
+    code_bits: int = CODE_BITS
+
+    @property
+    def n_cells(self) -> int:
+        return sum(layer.rows * layer.cols for layer in self.layers)
+
+    def to_params(self) -> dict:
+        return {
+            "scheme": SCHEME,
+            "height": self.height,
+            "width": self.width,
+            "code_bits": self.code_bits,
+            "layers": [[layer.rows, layer.cols, layer.weight] for layer in self.layers],
+        }
+
+    @classmethod
+    def from_params(cls, params: dict) -> Layout:
+        if params.get("scheme") != SCHEME:
+            raise ValueError(f"unknown watermark scheme {params.get('scheme')!r}")
+        layers = tuple(Layer(int(r), int(c), float(w)) for r, c, w in params["layers"])
+        return cls(int(params["height"]), int(params["width"]), layers, int(params["code_bits"]))
+
+
+def layout_for(
+    height: int,
+    width: int,
+    *,
+    coarse_cells: int = 64,
+    fine_cells: int = 192,
+    min_coarse_px: float = 16.0,
+    min_fine_px: float = 6.0,
+    coarse_weight: float = 0.7,
+    fine_weight: float = 0.7,
+) -> Layout:
+    """Choose the layers for an image of ``height x width`` pixels.
+
+    The coarse layer (tens of cells on the long side) survives downscaling to a few hundred
+    pixels, blur and camera capture; the fine layer adds samples for high-quality leaks and small
+    crops. Cells never get smaller than a few pixels, so small images get fewer cells.
+    """
+    if height < 8 or width < 8:
+        raise ValueError("height and width must be at least 8 pixels")
+    long_side = max(height, width)
+    layers = []
+    for cells, min_px, weight in (
+        (coarse_cells, min_coarse_px, coarse_weight),
+        (fine_cells, min_fine_px, fine_weight),
+    ):
+        n_long = int(max(2, min(cells, long_side // min_px)))
+        cell_px = long_side / n_long
+        rows = max(2, round(height / cell_px))
+        cols = max(2, round(width / cell_px))
+        layers.append(Layer(rows, cols, weight))
+    return Layout(height, width, tuple(layers))
+
+
+@dataclass(frozen=True)
+class AssetKeying:
+    """The keyed parts of an asset's pattern that do not depend on the recipient."""
+
+    key: bytes
+    asset_sha256: str
+    layout: Layout
+
+    def __repr__(self) -> str:  # the key must never reach a log or a report
+        return f"AssetKeying(asset_sha256={self.asset_sha256!r}, layout={self.layout!r})"
+
+    @cached_property
+    def cell_group(self) -> np.ndarray:
+        """Group index of every cell (layers concatenated, row-major), balanced across groups."""
+        seed = keystream.derive_seed(self.key, "cell-groups", self.asset_sha256)
+        order = keystream.permutation(seed, self.layout.n_cells)
+        groups = np.empty(self.layout.n_cells, dtype=np.int64)
+        groups[order] = np.arange(self.layout.n_cells) % self.layout.code_bits
+        return groups
+
+    @cached_property
+    def cell_sign(self) -> np.ndarray:
+        seed = keystream.derive_seed(self.key, "cell-signs", self.asset_sha256)
+        return keystream.sign_bits(seed, self.layout.n_cells).astype(np.float32)
+
+    def recipient_code(self, recipient_id: str) -> np.ndarray:
+        """The recipient's code: ``code_bits`` values of +-1 (int8)."""
+        seed = keystream.derive_seed(self.key, "recipient-code", self.asset_sha256, recipient_id)
+        return keystream.sign_bits(seed, self.layout.code_bits)
+
+    def decoy_codes(self, count: int) -> np.ndarray:
+        """Codes of recipients that do not exist: samples of the innocent null distribution."""
+        codes = np.empty((count, self.layout.code_bits), dtype=np.int8)
+        for index in range(count):
+            seed = keystream.derive_seed(self.key, "decoy-code", self.asset_sha256, str(index))
+            codes[index] = keystream.sign_bits(seed, self.layout.code_bits)
+        return codes
+
+    def cell_values(self, code: np.ndarray) -> list[np.ndarray]:
+        """Per-layer grids of +-1 for a code."""
+        values = self.cell_sign * code[self.cell_group].astype(np.float32)
+        grids, start = [], 0
+        for layer in self.layout.layers:
+            size = layer.rows * layer.cols
+            grids.append(values[start : start + size].reshape(layer.rows, layer.cols))
+            start += size
+        return grids
+
+
+def _axis_weights(n_pixels: int, n_cells: int, coords: np.ndarray | None = None):
+    """Bilinear interpolation indices and weights along one axis (cv2.resize's convention:
+    pixel centres at ``i + 0.5``, indices clamped at the borders)."""
+    if coords is None:
+        coords = np.arange(n_pixels, dtype=np.float64)
+    t = (coords + 0.5) * (n_cells / n_pixels) - 0.5
+    i0 = np.floor(t)
+    frac = (t - i0).astype(np.float32)
+    i0 = i0.astype(np.int64)
+    i1 = np.clip(i0 + 1, 0, n_cells - 1)
+    i0 = np.clip(i0, 0, n_cells - 1)
+    return i0, i1, frac
+
+
+# A bilinear upsampling of independent +-1 cells has variance (2/3)^2 on average over a cell.
+_BILINEAR_VARIANCE = (2.0 / 3.0) ** 2
+
+
+def field_scale(layout: Layout) -> float:
+    """Factor that brings a pattern field to unit mean square."""
+    total = sum(layer.weight**2 for layer in layout.layers) * _BILINEAR_VARIANCE
+    return float(1.0 / np.sqrt(total))
+
+
+def synthesize(keying: AssetKeying, code: np.ndarray) -> np.ndarray:
+    """The recipient's pattern field over the image (float32, unit mean square)."""
+    layout = keying.layout
+    field = np.zeros((layout.height, layout.width), dtype=np.float32)
+    for layer, grid in zip(layout.layers, keying.cell_values(code), strict=True):
+        r0, r1, fr = _axis_weights(layout.height, layer.rows)
+        c0, c1, fc = _axis_weights(layout.width, layer.cols)
+        across = grid[:, c0] * (1 - fc) + grid[:, c1] * fc
+        field += layer.weight * (across[r0] * (1 - fr)[:, None] + across[r1] * fr[:, None])
+    field *= field_scale(layout)
+    return field
+
+
+def project(
+    keying: AssetKeying, rows: np.ndarray, cols: np.ndarray, values: np.ndarray
+) -> np.ndarray:
+    """Adjoint of :func:`synthesize`: collect ``values`` sampled at original-frame positions
+    (``rows``, ``cols``, float pixel coordinates) onto the code's groups.
+
+    Returns ``y`` of length ``code_bits`` such that, for any code ``c``, ``c . y`` equals the
+    inner product of ``values`` with that code's field at those positions.
+    """
+    layout = keying.layout
+    values = np.asarray(values, dtype=np.float64)
+    per_cell = []
+    for layer in layout.layers:
+        r0, r1, fr = _axis_weights(layout.height, layer.rows, rows)
+        c0, c1, fc = _axis_weights(layout.width, layer.cols, cols)
+        size = layer.rows * layer.cols
+        acc = np.zeros(size, dtype=np.float64)
+        for ri, wr in ((r0, 1 - fr), (r1, fr)):
+            for ci, wc in ((c0, 1 - fc), (c1, fc)):
+                acc += np.bincount(ri * layer.cols + ci, weights=values * wr * wc, minlength=size)
+        per_cell.append(acc * layer.weight)
+    cells = np.concatenate(per_cell) * keying.cell_sign * field_scale(layout)
+    return np.bincount(keying.cell_group, weights=cells, minlength=layout.code_bits)
