@@ -150,7 +150,8 @@ def save_like_source(source: Path, marked_display: np.ndarray, path: Path) -> np
     writes its copies, and read the file back as a leaker would open it."""
     from PIL import Image
 
-    from leaktrace.media.image.files import encode_like, from_display, load_display_rgb, load_image
+    from leaktrace.media.image.files import encode_like, load_display_rgb, load_image
+    from leaktrace.media.image.orientation import from_display
 
     loaded = load_image(source.read_bytes())
     stored = from_display(marked_display, loaded.orientation)

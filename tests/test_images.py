@@ -21,17 +21,16 @@ from leaktrace.errors import (
     OutputError,
     UnsupportedFormatError,
 )
+from leaktrace.fsutil import write_atomic
 from leaktrace.media.image import files as images
 from leaktrace.media.image.files import (
     LoadedImage,
     encode_like,
-    from_display,
     load_display_rgb,
     load_image,
     sha256_bytes,
-    to_display,
-    write_atomic,
 )
+from leaktrace.media.image.orientation import from_display, to_display
 
 # --------------------------------------------------------------------------------------------
 # helpers

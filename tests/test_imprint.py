@@ -9,7 +9,7 @@ import pytest
 
 from leaktrace.engine.imprint import Imprinter
 from leaktrace.engine.watermark import embed, mask, pattern
-from leaktrace.media.image.files import from_display, to_display
+from leaktrace.media.image.orientation import from_display, to_display
 
 KEY = bytes(range(32))
 ASSET = "cd" * 32

@@ -20,7 +20,7 @@ import numpy as np
 
 from leaktrace import __version__
 from leaktrace.errors import InputError, LeaktraceError
-from leaktrace.pipeline.identify import STATEMENT
+from leaktrace.pipeline.result import STATEMENT
 
 VERDICT_HEADLINES = {
     "attributed": "Attributed",
@@ -82,12 +82,18 @@ def _read_leak(result) -> bytes:
 def _pictures(registry, result, leak_data: bytes) -> dict[str, str]:
     import cv2
 
+    from leaktrace.media import default_media
     from leaktrace.media.image.files import load_display_rgb
     from leaktrace.report import figures
 
-    if (result.evidence.get("leak") or {}).get("kind") == "pdf":
-        return _pdf_picture(result, leak_data)
-    leak = load_display_rgb(leak_data, name=result.file)
+    path = Path(result.file)
+    medium = next(m for m in default_media() if m.claims(path, leak_data))
+    try:
+        leak = medium.picture(path, leak_data)
+    except (LeaktraceError, IndexError) as exc:  # an encrypted PDF: the report still stands
+        return {"problem": f"the leak cannot be drawn here ({exc})"}
+    # A PDF's pages were each aligned onto their own registered render: there is no single
+    # alignment to draw (the per-page table says what was found).
     homography = (result.evidence.get("registration") or {}).get("homography")
     if result.asset is None or homography is None:
         return {"leak": figures.data_uri(figures.leak_picture(leak))}
@@ -103,19 +109,6 @@ def _pictures(registry, result, leak_data: bytes) -> dict[str, str]:
             "problem": f"the attempted alignment cannot be drawn ({exc})",
         }
     return {"side_by_side": figures.data_uri(side_by_side), "overlay": figures.data_uri(overlay)}
-
-
-def _pdf_picture(result, leak_data: bytes) -> dict[str, str]:
-    """The leaked PDF's first page: each page was aligned onto its own registered render, so
-    there is no single alignment to draw (the per-page table says what was found)."""
-    from leaktrace.media.pdf.document import render_pages
-    from leaktrace.report import figures
-
-    try:
-        first = render_pages(leak_data, result.file, first=1)[0]
-    except (LeaktraceError, IndexError) as exc:  # an encrypted leak: the report still stands
-        return {"problem": f"its pages cannot be drawn here ({exc})"}
-    return {"leak": figures.data_uri(figures.leak_picture(first.rgb))}
 
 
 def _scores(result, hypotheses: int) -> dict[str, Any] | None:
@@ -141,7 +134,7 @@ def render_report(registry, result, *, parameters: dict | None = None) -> str:
     ----------
     registry : SqlRegistry
         The registry the identification used (its originals store supplies the original).
-    result : leaktrace.pipeline.identify.Identification
+    result : leaktrace.pipeline.result.Identification
         The identification; its file must still hold the bytes that were identified.
     parameters : dict, optional
         Settings of the run worth recording (shown as given, after the tool's own).
@@ -153,7 +146,7 @@ def render_report(registry, result, *, parameters: dict | None = None) -> str:
     leaktrace.errors.RegistryError
         The original is missing from the originals store.
     """
-    from leaktrace.engine.match.registration import MIN_EDGE_NCC, MIN_NCC
+    from leaktrace.engine.match.verify import MIN_EDGE_NCC, MIN_NCC
 
     leak_data = _read_leak(result)
     record = result.to_dict()
@@ -197,7 +190,7 @@ def write_report(
     leaktrace.errors.OutputError
         The file cannot be written; an existing file at ``path`` is left as it was.
     """
-    from leaktrace.media.image.files import write_atomic
+    from leaktrace.fsutil import write_atomic
 
     html = render_report(registry, result, parameters=parameters)
     _make_parent(Path(path))
@@ -226,7 +219,7 @@ def write_index(path: str | os.PathLike[str], results: Iterable[Any]) -> Path:
     results : iterable of leaktrace.batch.scan.ScanResult
         The scan's results, in the order to list them.
     """
-    from leaktrace.media.image.files import write_atomic
+    from leaktrace.fsutil import write_atomic
 
     folder = Path(path).parent
     rows = []

@@ -20,6 +20,13 @@ import numpy as np
 from leaktrace.simulate.codecs import check_image
 from leaktrace.simulate.geometry import homography_from_points
 from leaktrace.simulate.screens import viewer_screen
+from leaktrace.simulate.sensor import (
+    develop,
+    motion_kernel,
+    sample_field,
+    sensor_capture,
+    white_balance,
+)
 
 __all__ = ["PHONE_PRESETS", "phone_photo_of_screen", "screen_quad"]
 
@@ -237,15 +244,6 @@ def _signed_inside(
     return (inside * scale).astype(np.float32)
 
 
-def _tile_coordinates(coord: np.ndarray, size: int) -> np.ndarray:
-    """Position inside the current screen pixel, in the pixel units of a ``size``-wide tile."""
-    frac = coord + np.float32(0.5)
-    frac -= np.floor(frac)
-    frac *= np.float32(size)
-    frac -= np.float32(0.5)
-    return frac
-
-
 def phone_photo_of_screen(
     image: np.ndarray,
     rng: np.random.Generator,
@@ -372,15 +370,15 @@ def phone_photo_of_screen(
         emitted=emitted,
         # Ambient light reflected by the glass lifts the screen's black.
         glass=float(0.01 * ambient),
-        shake=_motion_kernel(motion, rng.uniform(0, math.pi)) if motion > 0 else None,
-        gains=_white_balance(rng, cast) * np.float32(exposure),
+        shake=motion_kernel(motion, rng.uniform(0, math.pi)) if motion > 0 else None,
+        gains=white_balance(rng, cast) * np.float32(exposure),
         # The subpixel grid as the optics pass it: blurred by lens, shake and photosite area.
         tile=_subpixel_tile(math.sqrt(1.0 / 12.0 + blur**2 + motion**2 / 12.0) / scale),
     )
     raw16 = _expose(setup, (width, height), blur=blur, moire=moire, noise=noise, rng=rng)
     # OpenCV's historical Bayer names are shifted: "BG" decodes an RGGB mosaic.
     rgb16 = cv2.cvtColor(raw16, cv2.COLOR_BayerBG2RGB_EA)
-    return _develop(rgb16, gamma=gamma * rng.uniform(0.95, 1.05), noise=noise)
+    return develop(rgb16, gamma=gamma * rng.uniform(0.95, 1.05), noise=noise)
 
 
 @dataclass(frozen=True)
@@ -484,12 +482,6 @@ def _backdrop(
     return room, stand, ambient
 
 
-def _white_balance(rng: np.random.Generator, cast: float) -> np.ndarray:
-    """Per-channel gains of an imperfect auto white balance (green fixed at 1)."""
-    gains = np.exp(rng.normal(0.0, cast, 3))
-    return (gains / gains[1]).astype(np.float32)
-
-
 def _expose(
     setup: _Setup,
     photo_size: tuple[int, int],
@@ -518,12 +510,14 @@ def _expose(
         end = min(height, top + _STRIP)
         lo, hi = max(0, top - halo), min(height, end + halo)
         rows = np.arange(lo, hi, dtype=np.float32) + np.float32(0.5)
-        fields = _sample(setup.geometry, coarse_cols, rows / _STEP - 0.5)
+        fields = sample_field(setup.geometry, coarse_cols, rows / _STEP - 0.5)
         u, v = fields[..., 0], fields[..., 1]
         a_body = np.clip(fields[..., 2] + 0.5, 0.0, 1.0)
         a_screen = np.clip(fields[..., 3] + 0.5, 0.0, 1.0)
-        shading, glare = np.moveaxis(_sample(setup.light, coarse_cols, rows / _STEP - 0.5), -1, 0)
-        scene = _sample(setup.room, room_cols, rows * room_h / height - 0.5)
+        shading, glare = np.moveaxis(
+            sample_field(setup.light, coarse_cols, rows / _STEP - 0.5), -1, 0
+        )
+        scene = sample_field(setup.room, room_cols, rows * room_h / height - 0.5)
         if setup.stand[lo:hi].any():
             cover = setup.stand[lo:hi, :, None] / np.float32(255)
             scene += (_PLASTIC * 1.4 - scene) * cover  # the stand catches a little more light
@@ -548,93 +542,7 @@ def _expose(
             scene = cv2.filter2D(scene, -1, setup.shake)
         keep = np.s_[top - lo : end - lo]
         gain = shading[keep] * setup.gains[:, None, None]
-        raw16[top:end] = _sensor(
+        raw16[top:end] = sensor_capture(
             scene[keep], u[keep], v[keep], a_screen[keep], gain, setup.tile, moire, noise, rng
         )
     return raw16
-
-
-def _sample(field: np.ndarray, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Bilinear samples of ``field`` on the grid ``rows`` x ``cols`` (pixel coordinates)."""
-    import cv2
-
-    map_x = np.tile(cols, (rows.size, 1))
-    map_y = np.repeat(rows.astype(np.float32)[:, None], cols.size, axis=1)
-    return cv2.remap(field, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-def _sensor(
-    scene: np.ndarray,
-    u: np.ndarray,
-    v: np.ndarray,
-    a_screen: np.ndarray,
-    gain: np.ndarray,
-    tile: np.ndarray,
-    moire: float,
-    noise: float,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """A strip of a Bayer (RGGB) sensor, starting on an even row: 16-bit raw values.
-
-    Each photosite sees its colour's subpixel grid at its own position: sampling the grid is
-    what makes moire. ``gain`` holds the per-channel exposure times the vignetting.
-    """
-    import cv2
-
-    size = tile.shape[0]
-    map_x, map_y = _tile_coordinates(u, size), _tile_coordinates(v, size)
-    raw = np.empty(u.shape, dtype=np.float32)
-    for dy, dx, channel in ((0, 0, 0), (0, 1, 1), (1, 0, 1), (1, 1, 2)):
-        site = np.s_[dy::2, dx::2]
-        grid = cv2.remap(
-            np.ascontiguousarray(tile[..., channel]),
-            map_x[site],
-            map_y[site],
-            cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_WRAP,
-        )
-        grid = 1.0 + moire * a_screen[site] * (grid - 1.0)
-        raw[site] = scene[..., channel][site] * grid * gain[channel][site]
-    # Shot noise (variance proportional to the signal) and read noise.
-    sigma = np.maximum(raw, 0.0)
-    sigma *= np.float32(6e-4 * noise)
-    sigma += np.float32((1.5e-3 * noise) ** 2)
-    np.sqrt(sigma, out=sigma)
-    sigma *= rng.standard_normal(raw.shape, dtype=np.float32)
-    raw += sigma
-    raw *= np.float32(65535.0)
-    return np.clip(raw, 0, 65535, out=raw).astype(np.uint16)
-
-
-def _motion_kernel(length: float, angle: float) -> np.ndarray:
-    import cv2
-
-    size = 2 * math.ceil(length / 2) + 1
-    kernel = np.zeros((size, size), dtype=np.uint8)
-    c = size // 2
-    dx, dy = math.cos(angle) * length / 2, math.sin(angle) * length / 2
-    start = (round((c - dx) * 16), round((c - dy) * 16))
-    end = (round((c + dx) * 16), round((c + dy) * 16))
-    cv2.line(kernel, start, end, 255, 1, cv2.LINE_AA, shift=4)
-    kernel = kernel.astype(np.float32)
-    return kernel / kernel.sum()
-
-
-def _develop(rgb16: np.ndarray, *, gamma: float, noise: float) -> np.ndarray:
-    """A phone's image pipeline on demosaiced linear 16-bit RGB: tone curve, then in YCrCb a
-    strong chroma denoise, a light luma denoise, a saturation boost and sharpening."""
-    import cv2
-
-    levels = np.arange(65536, dtype=np.float64) / 65535.0
-    tone = levels ** (gamma / 2.2)
-    # A gentle S-curve: phone pipelines add contrast around the mid-tones.
-    tone = tone + 0.06 * np.sin(2.0 * math.pi * tone)
-    lut = np.clip(np.rint(tone * 255.0), 0, 255).astype(np.uint8)
-    ycrcb = cv2.cvtColor(lut[rgb16], cv2.COLOR_RGB2YCrCb)
-    luma = cv2.GaussianBlur(ycrcb[..., 0], (0, 0), 0.45 + 0.15 * noise)
-    chroma = cv2.GaussianBlur(ycrcb[..., 1:], (0, 0), 1.2 + 0.4 * noise)
-    # Saturation x1.08 about neutral, and an unsharp mask (amount 0.5) on luma.
-    chroma = cv2.addWeighted(chroma, 1.08, chroma, 0.0, -0.08 * 128)
-    luma = cv2.addWeighted(luma, 1.5, cv2.GaussianBlur(luma, (0, 0), 1.4), -0.5, 0)
-    out = cv2.merge([luma, chroma[..., 0], chroma[..., 1]])
-    return cv2.cvtColor(out, cv2.COLOR_YCrCb2RGB)

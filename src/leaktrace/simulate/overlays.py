@@ -12,7 +12,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from leaktrace.simulate import _draw
+from leaktrace.simulate import drawing
 from leaktrace.simulate.codecs import check_image
 
 __all__ = ["STICKER_KINDS", "caption_bar", "logo_watermark", "meme_text", "stickers"]
@@ -60,14 +60,14 @@ def caption_bar(
     draw = ImageDraw.Draw(bar)
     size = bar_h * 0.42
     lines = [text]
-    if _draw.text_width(text, size) > 0.92 * width:
+    if drawing.text_width(text, size) > 0.92 * width:
         size = bar_h * 0.3
-        lines = _draw.wrap(text, size, 0.92 * width)[:2]
-    size = min(_draw.fit_size(line, 0.92 * width, size) for line in lines)
+        lines = drawing.wrap(text, size, 0.92 * width)[:2]
+    size = min(drawing.fit_size(line, 0.92 * width, size) for line in lines)
     step = size * 1.18
     top = bar_h / 2 - step * (len(lines) - 1) / 2
     for i, line in enumerate(lines):
-        _draw.draw_text(draw, (width / 2, top + i * step), line, size, colour, anchor="mm")
+        drawing.draw_text(draw, (width / 2, top + i * step), line, size, colour, anchor="mm")
     parts = [np.asarray(bar), image] if position == "top" else [image, np.asarray(bar)]
     return np.concatenate(parts, axis=0)
 
@@ -101,8 +101,8 @@ def meme_text(
     for text, y, anchor in ((top, 0.03 * height, "mt"), (bottom, 0.97 * height, "mb")):
         if not text:
             continue
-        px = _draw.fit_size(text, 0.94 * width, size * height)
-        _draw.draw_text(
+        px = drawing.fit_size(text, 0.94 * width, size * height)
+        drawing.draw_text(
             draw,
             (width / 2, y),
             text,
@@ -112,14 +112,14 @@ def meme_text(
             stroke=max(1, round(px / 14)),
             stroke_fill=(0, 0, 0),
         )
-    return _draw.to_array(canvas)
+    return drawing.to_array(canvas)
 
 
 def _sticker(kind: str, side: int) -> Image.Image:
     """One sticker as RGBA, ``side`` pixels square plus a white die-cut border and a shadow."""
     pad = max(2, round(side * 0.12))
     full = side + 2 * pad
-    layer = _draw.ShapeLayer((full, full))
+    layer = drawing.ShapeLayer((full, full))
     s, o = float(side), float(pad)
     if kind in ("smiley", "cool"):
         layer.ellipse(
@@ -229,7 +229,7 @@ def stickers(
         )
         cx, cy = rng.uniform(0.08, 0.92) * width, rng.uniform(0.08, 0.92) * height
         _composite_at(canvas, art, cx, cy)
-    return _draw.to_array(canvas)
+    return drawing.to_array(canvas)
 
 
 def _composite_at(canvas: Image.Image, art: Image.Image, cx: float, cy: float) -> None:
@@ -286,10 +286,10 @@ def logo_watermark(
     height, width = image.shape[:2]
     logo = max(14.0, size * min(height, width))
     text_size = logo * 0.62
-    text_w = _draw.text_width(text, text_size)
+    text_w = drawing.text_width(text, text_size)
     pad = logo * 0.25
     mark_w, mark_h = math.ceil(logo + pad + text_w + 2 * pad), math.ceil(logo + 2 * pad)
-    layer = _draw.ShapeLayer((mark_w, mark_h))
+    layer = drawing.ShapeLayer((mark_w, mark_h))
     white = (255, 255, 255, 255)
     # A camera-like glyph: rounded square outline, lens ring and flash dot.
     x0, y0 = pad, pad
@@ -305,7 +305,7 @@ def logo_watermark(
     layer.ellipse((x0 + logo * 0.7, y0 + logo * 0.17, x0 + logo * 0.8, y0 + logo * 0.27), white)
     mark = layer.image()
     ImageDraw.Draw(mark).text(
-        (x0 + logo + pad, mark_h / 2), text, font=_draw.font(text_size), fill=white, anchor="lm"
+        (x0 + logo + pad, mark_h / 2), text, font=drawing.font(text_size), fill=white, anchor="lm"
     )
     alpha = mark.getchannel("A")
     # A faint dark halo keeps the mark legible on white areas, as the platforms do.
@@ -319,4 +319,4 @@ def logo_watermark(
     top = margin if corner.startswith("top") else height - mark_h - margin
     canvas = Image.fromarray(image).convert("RGBA")
     _composite_at(canvas, shadow, left + mark_w / 2, top + mark_h / 2)
-    return _draw.to_array(canvas)
+    return drawing.to_array(canvas)

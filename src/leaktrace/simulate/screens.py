@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from leaktrace.simulate import _draw
+from leaktrace.simulate import drawing
 from leaktrace.simulate.codecs import check_image
 from leaktrace.simulate.geometry import scale
 
@@ -156,7 +156,7 @@ def _desktop(
     draw.rectangle([0, content_bottom, width, height], fill=(234, 234, 234))
     draw.line([(0, content_bottom), (width, content_bottom)], fill=(200, 200, 200))
 
-    shapes = _draw.ShapeLayer((width, height), supersample=2)
+    shapes = drawing.ShapeLayer((width, height), supersample=2)
     for i, colour in enumerate(((255, 95, 87), (254, 188, 46), (40, 200, 64))):
         cx = 20 + 20 * i
         shapes.ellipse((cx - 6, 13, cx + 6, 25), colour + (255,), outline=(0, 0, 0, 40), width=0.5)
@@ -176,26 +176,30 @@ def _desktop(
         for i in range(len(items)):
             y = content_top + 36 + 24 * i
             shapes.rounded_rect((16, y + 4, 28, y + 16), 2, (110, 140, 190, 255))
-    base = _draw.composite(base, shapes)
+    base = drawing.composite(base, shapes)
     draw = ImageDraw.Draw(base)
 
     src_h, src_w = source_shape[:2]
     zoom_pct = round(100 * zw / src_w)
     title = _ellipsize("IMG_2041.jpg", 15, width - 200)
-    _draw.draw_text(draw, (width / 2, title_h / 2), title, 15, (60, 60, 60), anchor="mm", bold=True)
+    drawing.draw_text(
+        draw, (width / 2, title_h / 2), title, 15, (60, 60, 60), anchor="mm", bold=True
+    )
     if sidebar_w:
-        _draw.draw_text(draw, (14, content_top + 12), "Favourites", 12, (140, 140, 140), bold=True)
+        drawing.draw_text(
+            draw, (14, content_top + 12), "Favourites", 12, (140, 140, 140), bold=True
+        )
         for i, item in enumerate(items):
             y = content_top + 36 + 24 * i + 10
-            _draw.draw_text(
+            drawing.draw_text(
                 draw, (36, y), _ellipsize(item, 13, sidebar_w - 44), 13, (40, 40, 40), anchor="lm"
             )
     status = f"{src_w} x {src_h} pixels   {zoom_pct}%"
-    _draw.draw_text(
+    drawing.draw_text(
         draw, (sidebar_w + 10, content_bottom + status_h / 2), status, 12, (80, 80, 80), anchor="lm"
     )
     if width - sidebar_w > 300:
-        _draw.draw_text(
+        drawing.draw_text(
             draw,
             (width - 10, content_bottom + status_h / 2),
             "3 of 14",
@@ -214,9 +218,9 @@ def _desktop(
 
 def _ellipsize(text: str, size: float, max_width: float) -> str:
     """Cut ``text`` with "..." so that it fits in ``max_width``."""
-    if _draw.text_width(text, size) <= max_width:
+    if drawing.text_width(text, size) <= max_width:
         return text
-    while text and _draw.text_width(text + "...", size) > max_width:
+    while text and drawing.text_width(text + "...", size) > max_width:
         text = text[:-1]
     return text + "..."
 
@@ -233,28 +237,28 @@ def _browser(shown: np.ndarray, canvas: float | tuple[int, int]) -> np.ndarray:
     text_size, line_h = 16, 25
 
     # The page is laid out on a tall sheet, then scrolled so that the image sits mid-viewport.
-    lines = _draw.wrap(_FILLER, text_size, column)
-    headline = _draw.wrap("First look: leaked renders reveal the redesign", 30, column)
+    lines = drawing.wrap(_FILLER, text_size, column)
+    headline = drawing.wrap("First look: leaked renders reveal the redesign", 30, column)
     page_h = 64 + 24 + 40 * len(headline) + 36 + zh + 44 + line_h * 2 * len(lines) + 80
     page = Image.new("RGB", (width, page_h), (255, 255, 255))
     draw = ImageDraw.Draw(page)
     draw.rectangle([0, 0, width, 56], fill=(22, 34, 58))
-    _draw.draw_text(
+    drawing.draw_text(
         draw, (col_left, 28), "THE DAILY EXAMPLE", 22, (255, 255, 255), anchor="lm", bold=True
     )
     y = 56 + 24
     for line in headline:
-        _draw.draw_text(draw, (col_left, y), line, 30, (17, 17, 17), bold=True)
+        drawing.draw_text(draw, (col_left, y), line, 30, (17, 17, 17), bold=True)
         y += 40
-    _draw.draw_text(
+    drawing.draw_text(
         draw, (col_left, y + 4), "By Jordan Lee  |  12 March 2024, 09:14", 13, (110, 110, 110)
     )
     image_top = y + 36
     caption_y = image_top + zh + 10
-    _draw.draw_text(draw, (col_left, caption_y), "Image: supplied", 13, (120, 120, 120))
+    drawing.draw_text(draw, (col_left, caption_y), "Image: supplied", 13, (120, 120, 120))
     y = caption_y + 34
     for line in lines + lines:
-        _draw.draw_text(draw, (col_left, y), line, text_size, (34, 34, 34))
+        drawing.draw_text(draw, (col_left, y), line, text_size, (34, 34, 34))
         y += line_h
     page_arr = np.asarray(page).copy()
     img_left = col_left + (column - zw) // 2
@@ -271,7 +275,7 @@ def _browser(shown: np.ndarray, canvas: float | tuple[int, int]) -> np.ndarray:
     draw.rectangle([0, 0, width, 40], fill=(222, 225, 230))
     draw.rectangle([0, 40, width, chrome_h - 1], fill=(255, 255, 255))
     draw.line([(0, chrome_h - 1), (width, chrome_h - 1)], fill=(218, 220, 224))
-    shapes = _draw.ShapeLayer((width, chrome_h), supersample=2)
+    shapes = drawing.ShapeLayer((width, chrome_h), supersample=2)
     tab_w = min(240, width - 80)
     shapes.rounded_rect((8, 6, 8 + tab_w, 48), 10, (255, 255, 255, 255))
     url_left, url_right = 110, width - 50
@@ -288,9 +292,9 @@ def _browser(shown: np.ndarray, canvas: float | tuple[int, int]) -> np.ndarray:
     shapes.ellipse((78, 53, 96, 71), None, outline=(95, 99, 104, 255), width=2)
     for i in range(3):
         shapes.ellipse((width - 28, 54 + 6 * i, width - 24, 58 + 6 * i), (95, 99, 104, 255))
-    chrome = _draw.composite(chrome, shapes)
+    chrome = drawing.composite(chrome, shapes)
     draw = ImageDraw.Draw(chrome)
-    _draw.draw_text(
+    drawing.draw_text(
         draw,
         (22, 27),
         _ellipsize("First look: leaked renders - The Daily", 12, tab_w - 30),
@@ -302,8 +306,8 @@ def _browser(shown: np.ndarray, canvas: float | tuple[int, int]) -> np.ndarray:
         url = _ellipsize(
             "dailyexample.com/2024/03/tech/first-look-leaked-renders", 14, url_right - url_left - 30
         )
-        _draw.draw_text(draw, (url_left + 16, 62), url, 14, (32, 33, 36), anchor="lm")
-    return _draw.to_array(chrome)
+        drawing.draw_text(draw, (url_left + 16, 62), url, 14, (32, 33, 36), anchor="lm")
+    return drawing.to_array(chrome)
 
 
 # --- phone chat -----------------------------------------------------------------------------
@@ -361,7 +365,7 @@ def _chat(
         bubble["y"] = y
         bubbles.append(bubble)
         y -= round(14 * k)
-    cap_lines = _draw.wrap(caption, text_size, zw - 24 * k) if caption else []
+    cap_lines = drawing.wrap(caption, text_size, zw - 24 * k) if caption else []
     img_bubble_h = zh + 2 * pad + round((len(cap_lines) * 56 + (20 if cap_lines else 0)) * k)
     y -= img_bubble_h
     image_msg = {
@@ -386,13 +390,15 @@ def _chat(
         y -= round(14 * k)
 
     base = Image.new("RGB", (width, height), chat_bg)
-    shapes = _draw.ShapeLayer((width, chat_bottom - chat_top), supersample=2, origin=(0, chat_top))
+    shapes = drawing.ShapeLayer(
+        (width, chat_bottom - chat_top), supersample=2, origin=(0, chat_top)
+    )
     margin = round(28 * k)
     for b in bubbles:
         b["x"] = width - margin - b["w"] if b["out"] else margin
         colour = (217, 253, 211, 255) if b["out"] else (255, 255, 255, 255)
         shapes.rounded_rect((b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]), 22 * k, colour)
-    base = _draw.composite(base, shapes)
+    base = drawing.composite(base, shapes)
     draw = ImageDraw.Draw(base)
     for b in bubbles:
         if b.get("image"):
@@ -400,12 +406,12 @@ def _chat(
         ty = b["y"] + round(16 * k)
         if b.get("name"):
             name, colour = b["name"]
-            _draw.draw_text(draw, (b["x"] + 26 * k, ty), name, 36 * k, colour, bold=True)
+            drawing.draw_text(draw, (b["x"] + 26 * k, ty), name, 36 * k, colour, bold=True)
             ty += round(48 * k)
         for line in b["lines"]:
-            _draw.draw_text(draw, (b["x"] + 26 * k, ty), line, text_size, (17, 17, 17))
+            drawing.draw_text(draw, (b["x"] + 26 * k, ty), line, text_size, (17, 17, 17))
             ty += round(56 * k)
-        _draw.draw_text(
+        drawing.draw_text(
             draw,
             (b["x"] + b["w"] - 22 * k, b["y"] + b["h"] - 12 * k),
             b["time"],
@@ -424,20 +430,20 @@ def _chat(
     pic = np.asarray(picture.convert("RGB")).astype(np.float32) * (1.0 - shade[..., None])
     picture = Image.fromarray(np.rint(pic).astype(np.uint8))
     pic_draw = ImageDraw.Draw(picture)
-    _draw.draw_text(
+    drawing.draw_text(
         pic_draw, (zw - 16 * k, zh - 12 * k), _clock(minute), small, (255, 255, 255), anchor="rb"
     )
-    mask = _draw.rounded_mask((zw, zh), 16 * k)
+    mask = drawing.rounded_mask((zw, zh), 16 * k)
     page = Image.fromarray(out)
     page.paste(picture, (ix, iy), mask)
     draw = ImageDraw.Draw(page)
     ty = iy + zh + round(14 * k)
     for line in image_msg["caption"]:
-        _draw.draw_text(draw, (ix + 12 * k, ty), line, text_size, (17, 17, 17))
+        drawing.draw_text(draw, (ix + 12 * k, ty), line, text_size, (17, 17, 17))
         ty += round(56 * k)
 
     _chat_chrome(page, k, status_h, bar_h, input_h, nav_h, teal, chat_bg)
-    return _draw.to_array(page)
+    return drawing.to_array(page)
 
 
 def _clock(minutes: int) -> str:
@@ -447,12 +453,12 @@ def _clock(minutes: int) -> str:
 def _text_bubble(
     text: str, outgoing: bool, size: float, small: float, max_w: float, k: float, time: str
 ) -> dict:
-    lines = _draw.wrap(text, size, max_w)
+    lines = drawing.wrap(text, size, max_w)
     name = None if outgoing else _CHAT_NAMES[len(text) % len(_CHAT_NAMES)]
-    text_w = max(_draw.text_width(line, size) for line in lines)
+    text_w = max(drawing.text_width(line, size) for line in lines)
     if name:
-        text_w = max(text_w, _draw.text_width(name[0], 36 * k) + 8 * k)
-    width = round(text_w + 52 * k + _draw.text_width(time, small) + 16 * k)
+        text_w = max(text_w, drawing.text_width(name[0], 36 * k) + 8 * k)
+    width = round(text_w + 52 * k + drawing.text_width(time, small) + 16 * k)
     height = round(16 * k + 56 * k * len(lines) + (48 * k if name else 0) + 30 * k)
     return {"out": outgoing, "lines": lines, "name": name, "w": width, "h": height, "time": time}
 
@@ -476,7 +482,7 @@ def _chat_chrome(
     draw.rectangle([0, input_top, width, height], fill=chat_bg)
     white = (255, 255, 255, 255)
     # Two small layers (top bars, bottom bars) rather than one screen-sized layer: faster.
-    shapes = _draw.ShapeLayer((width, status_h + bar_h), supersample=2)
+    shapes = drawing.ShapeLayer((width, status_h + bar_h), supersample=2)
     # Status bar: signal bars and a battery.
     right = width - 40 * k
     shapes.rounded_rect(
@@ -506,8 +512,8 @@ def _chat_chrome(
         shapes.ellipse(
             (width - 58 * k, cy + (26 * i - 6) * k, width - 46 * k, cy + (26 * i + 6) * k), white
         )
-    page.paste(_draw.composite(page, shapes))
-    shapes = _draw.ShapeLayer((width, height - input_top), supersample=2, origin=(0, input_top))
+    page.paste(drawing.composite(page, shapes))
+    shapes = drawing.ShapeLayer((width, height - input_top), supersample=2, origin=(0, input_top))
     # Input bar: a pill with placeholder text, and a round microphone button.
     pill_top, pill_bottom = input_top + 18 * k, input_top + input_h - 18 * k
     shapes.rounded_rect(
@@ -538,19 +544,19 @@ def _chat_chrome(
         6 * k,
         (60, 60, 60, 255),
     )
-    page.paste(_draw.composite(page, shapes))
+    page.paste(drawing.composite(page, shapes))
     draw = ImageDraw.Draw(page)
-    _draw.draw_text(
+    drawing.draw_text(
         draw, (40 * k, status_h / 2), "9:41", 36 * k, (255, 255, 255), anchor="lm", bold=True
     )
-    _draw.draw_text(draw, (134 * k, cy), "D", 48 * k, (255, 255, 255), anchor="mm", bold=True)
-    _draw.draw_text(
+    drawing.draw_text(draw, (134 * k, cy), "D", 48 * k, (255, 255, 255), anchor="mm", bold=True)
+    drawing.draw_text(
         draw, (206 * k, cy - 24 * k), "Design team", 46 * k, (255, 255, 255), anchor="lm", bold=True
     )
-    _draw.draw_text(
+    drawing.draw_text(
         draw, (206 * k, cy + 28 * k), "Alex, Priya, Sam, You", 32 * k, (214, 234, 230), anchor="lm"
     )
-    _draw.draw_text(draw, (130 * k, mid), "Message", 44 * k, (134, 150, 160), anchor="lm")
+    drawing.draw_text(draw, (130 * k, mid), "Message", 44 * k, (134, 150, 160), anchor="lm")
 
 
 # --- full-screen viewer (what a phone photographs) ------------------------------------------
@@ -585,10 +591,10 @@ def viewer_screen(
     draw = ImageDraw.Draw(base)
     draw.rectangle([0, 0, width, bar_h], fill=(44, 44, 46))
     text = round(bar_h * 0.45)
-    _draw.draw_text(
+    drawing.draw_text(
         draw, (bar_h * 0.6, bar_h / 2), "IMG_2041.jpg", text, (220, 220, 220), anchor="lm"
     )
-    _draw.draw_text(
+    drawing.draw_text(
         draw,
         (width - bar_h * 0.6, bar_h / 2),
         f"{round(100 * zw / src_w)}%",

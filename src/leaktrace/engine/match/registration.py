@@ -26,16 +26,22 @@ import numpy as np
 
 from leaktrace.engine.match.geometry import resize_matrix
 from leaktrace.engine.match.refine import LocalWarp, estimate_local_warp, warp_original
+from leaktrace.engine.match.verify import (
+    MIN_EDGE_NCC,
+    MIN_NCC,
+    MIN_OVERLAP_PIXELS,
+    MIN_TRIMMED_EDGE_NCC,
+    Check,
+    band_pass,
+    correlate_aligned,
+    verify_alignment,
+)
 
 WORK_SIDE = 1024
 SEARCH_SIDE = 320
-MIN_NCC = 0.5
-MIN_EDGE_NCC = 0.25
-MIN_TRIMMED_EDGE_NCC = 0.5
 # An unflipped alignment whose edges agree this well is not beaten by a mirror image.
 MIRROR_SKIP_EDGE_NCC = 0.9
 MIN_MATCHES = 8  # enough for a hypothesis; verification decides
-MIN_OVERLAP_PIXELS = 4096
 
 
 @dataclass(frozen=True)
@@ -310,124 +316,6 @@ def _refine_ecc(
     return refined if _plausible(refined) else None
 
 
-def _band_pass(image: np.ndarray) -> np.ndarray:
-    return cv2.GaussianBlur(image, (0, 0), 1.5) - cv2.GaussianBlur(image, (0, 0), 5.0)
-
-
-def _ncc(a: np.ndarray, b: np.ndarray) -> float:
-    a = a.astype(np.float64) - a.mean()
-    b = b.astype(np.float64) - b.mean()
-    denominator = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
-
-
-@dataclass(frozen=True)
-class _Check:
-    ncc: float  # blurred intensities
-    edge_ncc: float  # band-passed: edges must coincide, smooth skies and paper cannot fake it
-    coverage: float
-    # The same over the pixels the aligned original explains (overlays set aside).
-    trimmed_ncc: float = 0.0
-    trimmed_edge_ncc: float = 0.0
-
-    def verifies(self, min_ncc: float = MIN_NCC) -> bool:
-        if self.edge_ncc >= MIN_EDGE_NCC and self.ncc >= min_ncc:
-            return True
-        # Setting pixels aside by their fit to the original flatters any alignment's intensity
-        # correlation, unrelated pictures included; their edges it cannot make coincide, so
-        # the trimmed figures must show edges agreeing far better than the plain gate asks.
-        return self.trimmed_edge_ncc >= MIN_TRIMMED_EDGE_NCC and self.trimmed_ncc >= min_ncc
-
-    @property
-    def passes(self) -> bool:
-        return self.verifies()
-
-    @property
-    def clear(self) -> bool:
-        """So good that no other hypothesis need be tried. Judged without trimming: a mirrored
-        alignment of a near-symmetric drawing correlates perfectly once the few asymmetric
-        parts are set aside."""
-        return self.edge_ncc >= 0.6 and self.ncc >= 0.85
-
-    @property
-    def rank(self) -> tuple[bool, float]:
-        # Edge correlation gates but does not rank: over a smaller overlap with less smooth sky
-        # it rises, so it would favour alignments that cover less of the picture. A sticker or
-        # caption must not make the right alignment lose to a wrong one, nor may trimming make
-        # a wrong one of a near-symmetric picture win: rank on both.
-        return (self.passes, self.ncc + self.trimmed_ncc)
-
-
-def _verify(original: np.ndarray, leak: np.ndarray, homography: np.ndarray) -> _Check:
-    """Correlations of the aligned images over their overlap, and the overlap's share of the leak."""
-    height, width = leak.shape
-    size = (width, height)
-    valid = cv2.warpPerspective(
-        np.ones_like(original, dtype=np.uint8), homography, size, flags=cv2.INTER_NEAREST
-    )
-    valid = cv2.erode(valid, np.ones((9, 9), np.uint8)).astype(bool)
-    coverage = float(valid.mean())
-    if valid.sum() < MIN_OVERLAP_PIXELS:
-        return _Check(0.0, 0.0, coverage)
-    blurred = cv2.warpPerspective(cv2.GaussianBlur(original, (0, 0), 1.5), homography, size)
-    edges = cv2.warpPerspective(_band_pass(original), homography, size)
-    return _correlate(blurred, edges, leak, valid)
-
-
-# Pixels further than this many robust standard deviations, and than this share of the leak's
-# range, from the aligned original's linear fit are something the original does not show (a
-# caption, a sticker, glare).
-OUTLIER_SIGMAS = 3.0
-OUTLIER_RANGE = 0.2
-# Only a minority may be set aside: an alignment that explains less is not one.
-MAX_OUTLIER_SHARE = 0.4
-
-
-def _correlate(
-    blurred: np.ndarray, edges: np.ndarray, leak: np.ndarray, valid: np.ndarray
-) -> _Check:
-    """Correlations of the aligned original (blurred, band-passed) with the leak over the
-    overlap, leaving out what the leak added on top of the picture.
-
-    Both the plain correlations and the trimmed ones are returned: see :meth:`_Check.verifies`.
-    """
-    leak_blurred = cv2.GaussianBlur(leak, (0, 0), 1.5)
-    a, b = blurred[valid].astype(np.float64), leak_blurred[valid].astype(np.float64)
-    # The fit's statistics from a sample: medians over a million pixels cost more than the rest.
-    sample = slice(None, None, max(1, a.size // 50_000))
-    a_s, b_s = a[sample], b[sample]
-    # Resampling and blur leave errors of some gray levels along every edge of a flat picture;
-    # an overlay differs by a large part of the picture's range.
-    low, high = np.percentile(b_s, [1, 99])
-    gross = OUTLIER_RANGE * float(high - low)
-    inlier_s = np.ones(a_s.size, bool)
-    for _ in range(2):  # refit without the outliers, which pull the line towards themselves
-        slope = np.cov(a_s[inlier_s], b_s[inlier_s])[0, 1] / max(float(a_s[inlier_s].var()), 1e-9)
-        offset = float(np.median((b_s - slope * a_s)[inlier_s]))
-        spread = 1.4826 * float(np.median(np.abs(b_s - slope * a_s - offset)[inlier_s]))
-        limit = max(OUTLIER_SIGMAS * spread + 2.0, gross)
-        inlier_s = np.abs(b_s - slope * a_s - offset) <= limit
-    inlier = np.abs(b - slope * a - offset) <= limit
-    keep = valid.copy()
-    if inlier.mean() >= 1 - MAX_OUTLIER_SHARE:
-        keep[valid] = inlier
-    outliers = valid & ~keep
-    # The band-pass spreads an overlay's edges over its low-pass radius: set that aside too.
-    edge_keep = keep & ~cv2.dilate(outliers.astype(np.uint8), np.ones((11, 11), np.uint8)).astype(
-        bool
-    )
-    if edge_keep.sum() < max(MIN_OVERLAP_PIXELS, 0.3 * valid.sum()):
-        edge_keep = keep
-    leak_edges = _band_pass(leak)
-    return _Check(
-        _ncc(blurred[valid], leak_blurred[valid]),
-        _ncc(edges[valid], leak_edges[valid]),
-        float(valid.mean()),
-        _ncc(blurred[keep], leak_blurred[keep]),
-        _ncc(edges[edge_keep], leak_edges[edge_keep]),
-    )
-
-
 def register(
     original: np.ndarray,
     leak: np.ndarray,
@@ -505,7 +393,7 @@ def _search(
     *,
     templates: bool = True,
     min_inliers: int | None = 0,
-) -> tuple[tuple[_Check, np.ndarray, str, int] | None, list[dict], bool]:
+) -> tuple[tuple[Check, np.ndarray, str, int] | None, list[dict], bool]:
     """Every hypothesis for one orientation of the leak: the best (check, homography, method,
     inliers), what was tried, and whether the best is clearly right (no need to look further)."""
     o_work, o_factor = _resize_to(original, WORK_SIDE)
@@ -522,7 +410,7 @@ def _search(
         return h / h[2, 2]
 
     tried: list[dict] = []
-    best: tuple[_Check, np.ndarray, str, int] | None = None
+    best: tuple[Check, np.ndarray, str, int] | None = None
 
     def consider(method: str, h_full: np.ndarray | None, inliers: int = 0) -> bool:
         """Refine, verify and remember a hypothesis; True when it is clearly right."""
@@ -535,7 +423,7 @@ def _search(
         if not candidates:
             tried.append({"method": method, "ncc": None, "note": "implausible geometry"})
             return False
-        checks = [(_verify(o_work, l_work, h), h) for h in candidates]
+        checks = [(verify_alignment(o_work, l_work, h), h) for h in candidates]
         check, h_work = max(checks, key=lambda item: item[0].rank)
         tried.append(
             {
@@ -609,8 +497,8 @@ def _verify_mapped(
     homography: np.ndarray,
     local_warp: LocalWarp | None,
     leak_scale: tuple[float, float],
-) -> _Check:
-    """:func:`_verify` through an optional local warp (sampled by remapping, with or without it,
+) -> Check:
+    """:func:`verify_alignment` through an optional local warp (sampled by remapping, with or without it,
     so that the two can be compared fairly)."""
     blurred, valid = warp_original(
         cv2.GaussianBlur(original, (0, 0), 1.5),
@@ -620,12 +508,12 @@ def _verify_mapped(
         leak_scale=leak_scale,
     )
     edges, _ = warp_original(
-        _band_pass(original), homography, leak.shape, local_warp, leak_scale=leak_scale
+        band_pass(original), homography, leak.shape, local_warp, leak_scale=leak_scale
     )
     valid = cv2.erode(valid.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     if valid.sum() < MIN_OVERLAP_PIXELS:
-        return _Check(0.0, 0.0, float(valid.mean()))
-    return _correlate(blurred, edges, leak, valid)
+        return Check(0.0, 0.0, float(valid.mean()))
+    return correlate_aligned(blurred, edges, leak, valid)
 
 
 def _finish(best, tried: list[dict], min_ncc: float) -> Registration:

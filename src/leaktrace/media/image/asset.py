@@ -11,6 +11,7 @@ import numpy as np
 from leaktrace.engine.watermark import mask as mask_module
 from leaktrace.engine.watermark.pattern import AssetKeying, Layout, layout_for
 from leaktrace.media.image import files as images
+from leaktrace.media.image import orientation
 from leaktrace.registry.models import Asset
 
 MASK_VERSION = "luma-box2-dark48-paper235-v1"
@@ -29,7 +30,7 @@ def features_blob_name(sha256: str) -> str:
 
 
 def upright_rgb(loaded: images.LoadedImage) -> np.ndarray:
-    pixels = images.to_display(loaded.pixels, loaded.orientation)
+    pixels = orientation.to_display(loaded.pixels, loaded.orientation)
     return np.repeat(pixels[..., None], 3, axis=2) if pixels.ndim == 2 else pixels
 
 
@@ -47,7 +48,7 @@ class AssetAnalysis:
 
 
 def analyse(asset: Asset, loaded: images.LoadedImage, key: bytes) -> AssetAnalysis:
-    display = images.to_display(loaded.pixels, loaded.orientation)
+    display = orientation.to_display(loaded.pixels, loaded.orientation)
     luma = mask_module.luminance(display)
     if asset.params.get("mask") == PDF_PAGE_MASK:
         depth = float(asset.params.get("page_layer", {}).get("depth", 2))
@@ -58,7 +59,9 @@ def analyse(asset: Asset, loaded: images.LoadedImage, key: bytes) -> AssetAnalys
     if loaded.alpha is not None:
         # A leak is the picture as shown: transparent parts flattened onto white (as
         # load_display_rgb does), where the mark added to the colour channels fades with alpha.
-        opacity = images.to_display(loaded.alpha, loaded.orientation).astype(np.float32) / 255.0
+        opacity = (
+            orientation.to_display(loaded.alpha, loaded.orientation).astype(np.float32) / 255.0
+        )
         reference = luma * opacity + 255.0 * (1.0 - opacity)
         detection = amplitude * opacity
     layout = Layout.from_params(asset.params["pattern"])

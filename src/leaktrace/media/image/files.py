@@ -28,8 +28,8 @@ from leaktrace.errors import (
     OutputError,
     UnsupportedFormatError,
 )
-from leaktrace.fsutil import atomic_write
-from leaktrace.media.pdf import looks_like_pdf
+from leaktrace.media.image.orientation import from_display, to_display
+from leaktrace.media.signatures import looks_like_pdf
 
 MAX_PIXELS_DEFAULT = 200_000_000
 MARKABLE_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "HEIF")
@@ -565,66 +565,6 @@ def _quality_for(source: LoadedImage, encode: Callable[[Image.Image, int], bytes
     quality = min(sizes, key=lambda q: (abs(sizes[q] - target), -q))
     source.save_params["quality"] = quality
     return quality
-
-
-# EXIF orientation -> how to turn stored pixels upright: the operations of Pillow's
-# ImageOps.exif_transpose, on arrays so that grayscale and any channel count work.
-_TO_DISPLAY: dict[int, Callable[[np.ndarray], np.ndarray]] = {
-    1: lambda a: a,
-    2: lambda a: a[:, ::-1],
-    3: lambda a: a[::-1, ::-1],
-    4: lambda a: a[::-1],
-    5: lambda a: np.swapaxes(a, 0, 1),
-    6: lambda a: np.rot90(a, -1),
-    7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
-    8: lambda a: np.rot90(a, 1),
-}
-_INVERSE = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6}
-
-
-def to_display(pixels: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF orientation to stored pixels: return them as a viewer shows them.
-
-    Parameters
-    ----------
-    pixels : numpy.ndarray
-        ``H x W`` or ``H x W x C`` in the file's stored orientation.
-    orientation : int
-        EXIF orientation 1..8.
-    """
-    _check_orientation(pixels, orientation)
-    return np.ascontiguousarray(_TO_DISPLAY[orientation](pixels))
-
-
-def from_display(pixels: np.ndarray, orientation: int) -> np.ndarray:
-    """Exact inverse of :func:`to_display`: return upright pixels to the stored orientation."""
-    _check_orientation(pixels, orientation)
-    return np.ascontiguousarray(_TO_DISPLAY[_INVERSE[orientation]](pixels))
-
-
-def _check_orientation(pixels: np.ndarray, orientation: int) -> None:
-    if orientation not in _TO_DISPLAY:
-        raise ValueError(f"orientation must be an EXIF orientation 1..8, got {orientation!r}")
-    if np.ndim(pixels) not in (2, 3):
-        raise ValueError(f"pixels must be H x W or H x W x C, got shape {np.shape(pixels)}")
-
-
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path``: readers see the old file or the new one, never a part.
-
-    The data goes to a temporary file in the same folder, is flushed to disk and renamed over
-    ``path``. An existing file keeps its permissions; a new one gets ``0o666 & ~umask``.
-
-    Raises
-    ------
-    leaktrace.errors.OutputError
-        Missing or read-only folder, full disk ...; the temporary file is removed and ``path``
-        is left as it was.
-    """
-    try:
-        atomic_write(path, data)
-    except OSError as exc:
-        raise OutputError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from exc
 
 
 def sha256_bytes(data: bytes) -> str:
