@@ -160,8 +160,10 @@ def mark_breakdown(tmp: Path) -> dict:
     from leaktrace import api
     from leaktrace.engine.watermark.embed import add_luma_delta, luma_delta
     from leaktrace.engine.watermark.pattern import synthesize
+    from leaktrace.fsutil import write_atomic
     from leaktrace.media.image import files as images
     from leaktrace.media.image.asset import analyse, register_image
+    from leaktrace.media.image.marking import PreparedImage, imprinter_for
     from leaktrace.registry import Copy
 
     photo = save_jpeg(tiled_photo(4032, 3024, seed=1, grain=2.0), tmp / "p12-breakdown.jpg")
@@ -171,9 +173,10 @@ def mark_breakdown(tmp: Path) -> dict:
     loaded = images.load_image(data)
     asset = register_image(registry, photo, data, loaded)
     analysis = analyse(asset, loaded, registry.key)
-    imprinter = api._imprinter(analysis, loaded)
+    imprinter = imprinter_for(analysis, loaded)
+    prepared = PreparedImage(analysis, loaded, imprinter)
     code = analysis.keying.recipient_code("r")
-    encoded, packed = api._marked_bytes(imprinter, analysis, loaded, "r")
+    encoded, [(_, packed)] = prepared.copy_for("r")
     marked = images.load_image(encoded).pixels
     counter = iter(range(1_000_000))
 
@@ -196,17 +199,15 @@ def mark_breakdown(tmp: Path) -> dict:
             lambda: analyse(asset, loaded, registry.key)
         ),
         "per file: imprinter set-up (dither, amplitude, table)": best(
-            lambda: api._imprinter(analysis, loaded)
+            lambda: imprinter_for(analysis, loaded)
         ),
         "per copy: the mark (exact resize, table, dither, add; imprinter.mark)": best(
             lambda: imprinter.mark(code)
         ),
         "per copy: encode like the source": best(lambda: images.encode_like(loaded, marked)),
-        "per copy: whole copy in mark_files (mark + encode)": best(
-            lambda: api._marked_bytes(imprinter, analysis, loaded, "r")
-        ),
+        "per copy: whole copy in mark_files (mark + encode)": best(lambda: prepared.copy_for("r")),
         "per copy: sha256 + atomic write (fsync)": best(
-            lambda: (images.sha256_bytes(encoded), images.write_atomic(tmp / "w.jpg", encoded))
+            lambda: (images.sha256_bytes(encoded), write_atomic(tmp / "w.jpg", encoded))
         ),
         "per copy: record one copy (its own transaction)": best(record),
         "numpy reference mark (synthesize, luma_delta, add_luma_delta), for comparison": best(
@@ -488,11 +489,11 @@ print(json.dumps(out))
 
 def _embed_pixels(asset, loaded, key: bytes) -> np.ndarray:
     """Pixels in, pixels out, like dwtDct's encode: the analysis (mask) and one code's mark."""
-    from leaktrace import api
     from leaktrace.media.image.asset import analyse
+    from leaktrace.media.image.marking import imprinter_for
 
     analysis = analyse(asset, loaded, key)
-    return api._imprinter(analysis, loaded).mark(analysis.keying.recipient_code("r"))
+    return imprinter_for(analysis, loaded).mark(analysis.keying.recipient_code("r"))
 
 
 def bench_iwm(tmp: Path, quick: bool) -> list[dict]:

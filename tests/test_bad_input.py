@@ -523,14 +523,18 @@ BATCH_RECIPIENTS = ("alice", "bob", "carol")
 
 
 def _batch(folder: Path) -> Path:
-    """Ten fixture images, shrunk so that a batch of 30 copies takes a few seconds."""
+    """Twenty images from ten fixtures, shrunk so that a batch of 60 copies takes several
+    seconds: long enough after the first recorded copy for the interrupt to land mid-batch
+    even on a loaded machine (a shorter batch could finish before the signal arrived)."""
     kit = folder / "kit"
     kit.mkdir()
     sources = sorted((FIXTURES / "photos").glob("*")) + sorted((FIXTURES / "drafts").glob("*"))
     for path in [p for p in sources if p.suffix in (".jpg", ".png")][:10]:
-        im = Image.open(path)
-        im.thumbnail((320, 320))
-        im.save(kit / path.name, **({"quality": 90} if path.suffix == ".jpg" else {}))
+        for side in (320, 480):
+            im = Image.open(path)
+            im.thumbnail((side, side))
+            name = f"{path.stem}-{side}{path.suffix}"
+            im.save(kit / name, **({"quality": 90} if path.suffix == ".jpg" else {}))
     return kit
 
 
@@ -543,7 +547,7 @@ def test_ctrl_c_mid_batch_loses_nothing_and_a_rerun_completes(tmp_path):
     location = new_registry(tmp_path, BATCH_RECIPIENTS)
     kit = _batch(tmp_path)
     n_files = len(files_under(kit))
-    assert n_files == 10
+    assert n_files == 20
     clean_registry = str(tmp_path / "clean-registry")
     shutil.copytree(location, clean_registry)  # the same key, so the same marks
     out, clean_out = tmp_path / "out", tmp_path / "clean-out"

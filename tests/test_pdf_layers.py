@@ -3,13 +3,13 @@ bits, and the calibration of the per-page score combination."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from leaktrace.engine.watermark.pattern import AssetKeying, layout_for
 from leaktrace.media.pdf import layers
-from leaktrace.media.pdf.identify import _combine, _Page
+from leaktrace.pipeline.decide import combine
+from leaktrace.pipeline.evidence import Block
+from leaktrace.registry.models import Asset
 
 KEY = bytes(range(32))
 
@@ -57,11 +57,11 @@ def test_combined_scores_of_innocents_are_standard_normal():
     for index in range(4):
         keying = AssetKeying(KEY, f"{index:064d}", layout_for(400, 300))
         codes = rng.integers(0, 256, size=(len(recipients), 128), dtype=np.uint8)
-        located = SimpleNamespace(analysis=SimpleNamespace(keying=keying))
+        asset = Asset(f"page{index}", f"{index:064d}", "p.pdf", "pdf-page", 300, 400, 0, 0, {})
         # Coloured, uneven residuals: the null must not depend on them.
         y = rng.standard_normal(1024) * np.linspace(0.1, 5.0, 1024)
-        pages.append(_Page(index, located, y, recipients, codes))
-    scores = _combine(pages, decoys=512, bound=1e-9, family=len(recipients))
+        pages.append(Block(asset, "page layer", index, y, recipients, codes, keying.decoy_codes))
+    scores = combine(pages, decoys=512, bound=1e-9, family=len(recipients))
     assert scores is not None and not scores.attributed
     assert 0.85 < np.std(scores.z) < 1.15
     assert abs(np.mean(scores.z)) < 0.2

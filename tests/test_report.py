@@ -27,7 +27,7 @@ from leaktrace import __version__, api
 from leaktrace.cli import app
 from leaktrace.errors import InputError
 from leaktrace.media.image.files import load_display_rgb
-from leaktrace.pipeline.identify import STATEMENT
+from leaktrace.pipeline.result import STATEMENT
 from leaktrace.report import write_report
 from leaktrace.simulate import run_attack
 

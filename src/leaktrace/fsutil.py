@@ -6,6 +6,8 @@ import contextlib
 import os
 import secrets
 
+from leaktrace.errors import OutputError
+
 
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
@@ -40,3 +42,21 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
             os.fsync(folder_fd)
         finally:
             os.close(folder_fd)
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path``: readers see the old file or the new one, never a part.
+
+    The data goes to a temporary file in the same folder, is flushed to disk and renamed over
+    ``path``. An existing file keeps its permissions; a new one gets ``0o666 & ~umask``.
+
+    Raises
+    ------
+    leaktrace.errors.OutputError
+        Missing or read-only folder, full disk ...; the temporary file is removed and ``path``
+        is left as it was.
+    """
+    try:
+        atomic_write(path, data)
+    except OSError as exc:
+        raise OutputError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from exc

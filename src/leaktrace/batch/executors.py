@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any
@@ -157,19 +158,21 @@ def one_thread_per_worker() -> None:
 
 
 _limited_pid: int | None = None
+# One registry per worker process and location, opened on first use. The pid guards against a
+# registry inherited through fork (its connections belong to the parent); the lock serves
+# executors that run several threads per process (Dask workers, thread pools).
 _registries: dict[tuple[int, str, bytes | None], Any] = {}
+_registries_lock = threading.Lock()
 
 
 def worker_registry(location: str, key: bytes | None) -> Any:
-    """This worker process's registry at ``location``, opened on first use and kept open.
-
-    Keyed by process id too: a forked child must not reuse its parent's connections.
-    """
+    """This worker process's registry at ``location``, opened on first use and kept open."""
     from leaktrace.registry import open_registry
 
     cache_key = (os.getpid(), location, key)
-    registry = _registries.get(cache_key)
-    if registry is None:
-        registry = open_registry(location, key=key)
-        _registries[cache_key] = registry
-    return registry
+    with _registries_lock:
+        registry = _registries.get(cache_key)
+        if registry is None:
+            registry = open_registry(location, key=key)
+            _registries[cache_key] = registry
+        return registry

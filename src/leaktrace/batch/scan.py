@@ -11,26 +11,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from leaktrace.batch.executors import default_workers, one_thread_per_worker
+from leaktrace.batch.executors import default_workers, one_thread_per_worker, worker_registry
 from leaktrace.engine.watermark.detect import DEFAULT_BOUND
 from leaktrace.errors import InputError, LeaktraceError
-from leaktrace.media.pdf import PDF_SUFFIXES
+from leaktrace.media import default_media, leak_suffixes
 
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".bmp", ".heic", ".heif"}
-)
 REPORT_SUFFIX = ".html"
 INDEX_NAME = "index.html"
 
 __all__ = [
-    "IMAGE_SUFFIXES",
     "Scan",
     "ScanResult",
     "find_scan_files",
@@ -110,6 +105,7 @@ def find_scan_files(folder: str | os.PathLike[str]) -> list[tuple[Path, str]]:
         ``folder`` is not a folder, or holds no image or PDF.
     """
     root = Path(folder)
+    suffixes = leak_suffixes()
     if not root.is_dir():
         what = "is not a folder" if root.exists() else "no such folder"
         raise InputError(f"{root}: {what}: give the folder of files to scan")
@@ -118,13 +114,12 @@ def find_scan_files(folder: str | os.PathLike[str]) -> list[tuple[Path, str]]:
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         for name in files:
             path = Path(current) / name
-            if name.startswith(".") or path.suffix.lower() not in IMAGE_SUFFIXES | PDF_SUFFIXES:
+            if name.startswith(".") or path.suffix.lower() not in suffixes:
                 continue
             found.append((path, path.relative_to(root).as_posix()))
     if not found:
         raise InputError(
-            f"{root}: no images or PDFs found (looked for "
-            f"{', '.join(sorted(IMAGE_SUFFIXES | PDF_SUFFIXES))})"
+            f"{root}: no images or PDFs found (looked for {', '.join(sorted(suffixes))})"
         )
     found.sort(key=lambda item: item[1])
     return found
@@ -141,34 +136,13 @@ def report_name(relative: str) -> str:
 
 # ----------------------------------------------------------------------------- worker side
 
-# One registry per worker process, opened on first use. The pid guards against a registry
-# inherited through fork: its connections belong to the parent and must not be used here. The
-# lock serves executors that run several threads per process (Dask workers, thread pools).
-_worker_registry: tuple[int, str, bytes | None, Any] | None = None
-_worker_lock = threading.Lock()
-
-
-def _registry_for(location: str, key: bytes | None):
-    global _worker_registry
-    with _worker_lock:
-        cached = _worker_registry
-        if cached is not None and cached[:3] == (os.getpid(), location, key):
-            return cached[3]
-        from leaktrace.registry import open_registry
-
-        registry = open_registry(location, key=key)
-        if cached is not None and cached[0] == os.getpid():
-            cached[3].close()
-        _worker_registry = (os.getpid(), location, key, registry)
-        return registry
-
 
 def _open_worker_registry(location: str, key: bytes | None) -> None:
     """Process-pool initializer: one OpenCV thread, and this worker's registry opened before the
     first file arrives."""
     one_thread_per_worker()
     with contextlib.suppress(LeaktraceError):  # reported per file by identify_one instead
-        _registry_for(location, key)
+        worker_registry(location, key)
 
 
 def _plain(payload: dict) -> dict:
@@ -218,8 +192,10 @@ def identify_one(
 
         if registry is None:
             one_thread_per_worker()  # also on a Dask worker, which runs no pool initializer
-            registry = _registry_for(location, key)
-        result = identify_file(registry, Path(path), bound=bound, password=password)
+            registry = worker_registry(location, key)
+        result = identify_file(
+            registry, Path(path), media=default_media(), bound=bound, password=password
+        )
     except LeaktraceError as exc:
         return {"file": path, "verdict": "error", "error": str(exc)}
     except Exception as exc:  # a bug must not end a scan of thousands of files

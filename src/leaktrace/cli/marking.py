@@ -229,7 +229,8 @@ def simulate(
         raise fail(f"unknown attack {attack!r}; see leaktrace simulate FILE --list", EXIT_USAGE)
     if out_file is None:
         raise fail("give --out FILE", EXIT_USAGE)
-    from leaktrace.media.image.files import load_display_rgb, write_atomic
+    from leaktrace.fsutil import write_atomic
+    from leaktrace.media.image.files import load_display_rgb
     from leaktrace.simulate import run_attack
 
     data, _extension = run_attack(attack, load_display_rgb(file), seed=seed)

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from leaktrace.config import PDF_PASSWORD_ENV
 from leaktrace.errors import InputError
+
+# How a user gives the password (leaktrace.config reads it; tests/test_layers.py checks the name).
+PASSWORD_HINT = "--password or LEAKTRACE_PDF_PASSWORD"
 
 # Pages are registered as renders at screen-like resolution: a 150-DPI screenshot of a letter
 # page lands at the asset's own size, and huge drawings (A0 plots) stay below 2000 px so the
@@ -33,10 +35,10 @@ def open_pdf(data: bytes, name: str, password: str | None = None):
     except pikepdf.PasswordError:
         if password:
             raise PasswordRequiredError(
-                f"{name}: the PDF password is wrong (set it with --password or {PDF_PASSWORD_ENV})"
+                f"{name}: the PDF password is wrong (set it with {PASSWORD_HINT})"
             ) from None
         raise PasswordRequiredError(
-            f"{name}: the PDF is encrypted; give its password with --password or {PDF_PASSWORD_ENV}"
+            f"{name}: the PDF is encrypted; give its password with {PASSWORD_HINT}"
         ) from None
     except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
         raise InputError(f"{name}: not a readable PDF ({_first_line(exc)})") from None
@@ -91,7 +93,7 @@ def render_pages(
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise PasswordRequiredError(
-                f"{name}: the PDF is encrypted; give its password with --password or {PDF_PASSWORD_ENV}"
+                f"{name}: the PDF is encrypted; give its password with {PASSWORD_HINT}"
             ) from None
         raise InputError(f"{name}: not a readable PDF ({_first_line(exc)})") from None
     renders = []

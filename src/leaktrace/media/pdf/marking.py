@@ -129,6 +129,18 @@ class PreparedPdf:
     def __repr__(self) -> str:  # the key must never reach a log
         return f"PreparedPdf({self.name!r}, {len(self.pages)} pages)"
 
+    @property
+    def asset_id(self) -> str:
+        return self.document.id
+
+    def copy_for(self, recipient_id: str) -> tuple[bytes, list[tuple[str, bytes | None]]]:
+        """The recipient's copy and what it records: the document (whose marks are keyed
+        tokens and word shifts, derived from the key), then each page and embedded image with
+        its packed code, so that a screenshot of a page or an image pulled out of the file
+        finds its holders like any image."""
+        encoded, codes = marked_copy(self, recipient_id)
+        return encoded, [(self.document.id, None), *codes]
+
 
 def prepare(registry, path: Path, data: bytes, password: str | None) -> PreparedPdf:
     from leaktrace.engine.watermark.pattern import AssetKeying, Layout

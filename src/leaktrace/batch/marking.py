@@ -1,0 +1,258 @@
+"""Marking a batch: files and folders for many recipients, in this process, in local worker
+processes, or on a Dask cluster, each file marked by :func:`leaktrace.pipeline.mark.mark_one_file`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leaktrace.errors import InputError, LeaktraceError, OutputError, UnknownRecipientError
+from leaktrace.media import default_media, mark_suffixes
+from leaktrace.pipeline.mark import MARKED, SKIPPED, FileOutcome, mark_one_file
+from leaktrace.registry.models import Recipient
+
+__all__ = [
+    "FileJob",
+    "MarkReport",
+    "MarkedCopy",
+    "collect_inputs",
+    "mark_file_job",
+    "mark_files",
+    "resolve_recipients",
+]
+
+
+@dataclass(frozen=True)
+class MarkedCopy:
+    """One recipient's copy of one input file.
+
+    ``status`` is ``"marked"`` when this run wrote it, ``"skipped"`` when an earlier run already
+    had: the output exists and its SHA-256 is the one recorded for that recipient and asset.
+    """
+
+    source: Path
+    recipient_id: str
+    asset_id: str
+    output: Path
+    sha256: str
+    status: str = MARKED
+
+
+@dataclass
+class MarkReport:
+    """What a batch did: every copy (in input order, then recipient order) and every failure."""
+
+    copies: list[MarkedCopy] = field(default_factory=list)
+    failures: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def marked(self) -> list[MarkedCopy]:
+        return [c for c in self.copies if c.status == MARKED]
+
+    @property
+    def skipped(self) -> list[MarkedCopy]:
+        return [c for c in self.copies if c.status == SKIPPED]
+
+    @property
+    def nothing_to_do(self) -> bool:
+        """True when every copy already existed and nothing failed."""
+        return not self.failures and all(c.status == SKIPPED for c in self.copies)
+
+
+def collect_inputs(inputs: Iterable[str | Path]) -> list[tuple[Path, Path]]:
+    """(file, output path relative to a recipient's folder) for files, and for folders of the
+    files some medium marks."""
+    suffixes = mark_suffixes()
+    found: list[tuple[Path, Path]] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.suffix.lower() in suffixes:
+                    found.append((child, child.relative_to(path)))
+        elif path.exists():
+            found.append((path, Path(path.name)))
+        else:
+            raise InputError(f"{path}: no such file or folder")
+    if not found:
+        raise InputError("no image or PDF files found in the given paths")
+    names = [relative for _, relative in found]
+    duplicates = sorted({str(n) for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InputError(
+            f"two inputs would be written to the same output name: {', '.join(duplicates)}"
+        )
+    return found
+
+
+def resolve_recipients(registry, recipient_ids: Sequence[str] | None) -> list[Recipient]:
+    """The recipients named (all of the registry's for ``None``); unknown ones are an error."""
+    if recipient_ids is None:
+        recipients = registry.list_recipients()
+        if not recipients:
+            raise UnknownRecipientError("the registry has no recipients yet: add some first")
+        return recipients
+    if not recipient_ids:
+        raise UnknownRecipientError("no recipients given: use --to SLUG or --all")
+    return registry.get_recipients(list(dict.fromkeys(recipient_ids)))
+
+
+def mark_files(
+    registry,
+    inputs: Iterable[str | Path],
+    out_dir: str | Path,
+    *,
+    recipient_ids: Sequence[str] | None = None,
+    on_copy: Callable[[MarkedCopy], None] | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
+    password: str | None = None,
+) -> MarkReport:
+    """Give every recipient a uniquely marked copy of every input file.
+
+    Writes ``out_dir/<recipient id>/<file name>`` (folders keep their inner structure). A copy is
+    recorded in the registry only after its file is safely in place. A copy that an earlier run
+    already made (the output exists with the SHA-256 recorded for it) is skipped, so rerunning a
+    batch does only what is missing; marking is deterministic, so what it writes again is
+    byte-identical. Files that cannot be marked are reported in ``MarkReport.failures`` and do
+    not stop the others.
+
+    Parameters
+    ----------
+    registry : SqlRegistry
+        The open registry.
+    inputs : iterable of path
+        Files, and folders of them.
+    out_dir : path
+        Where the recipients' folders go.
+    recipient_ids : sequence of str, optional
+        Who gets copies; ``None`` means every recipient in the registry.
+    on_copy : callable, optional
+        Called with each :class:`MarkedCopy` as its file finishes (in input order).
+    workers : int
+        Local worker processes, each marking whole files (a file's analysis is done once, by one
+        worker). 1 marks in this process.
+    executor : concurrent.futures.Executor, optional
+        Run the files on this executor instead (e.g. :func:`leaktrace.batch.executors.make_executor`
+        for a Dask cluster); it is not shut down here. Its workers open the registry themselves,
+        so it must be reachable from them under ``registry.open_location``.
+    password : str, optional
+        Password of encrypted input PDFs; their copies are encrypted with it.
+    """
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    recipients = resolve_recipients(registry, recipient_ids)
+    files = collect_inputs(inputs)
+    out_root = Path(out_dir)
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{out_root}: cannot create the output folder ({exc.strerror or exc})"
+        ) from exc
+    ids = tuple(r.id for r in recipients)
+    own = None
+    if executor is None and min(workers, len(files)) > 1:
+        from leaktrace.batch.executors import make_executor
+
+        executor = own = make_executor(min(workers, len(files)))
+    try:
+        if executor is None:
+            media = default_media()
+            outcomes: Iterable[FileOutcome] = (
+                mark_one_file(
+                    registry, source, relative, out_root, ids, media=media, password=password
+                )
+                for source, relative in files
+            )
+        else:
+            outcomes = _run_on(executor, registry, files, out_root, ids, password)
+        report = MarkReport()
+        for (source, relative), outcome in zip(files, outcomes, strict=True):
+            for rid, asset_id, sha256, status in outcome.copies:
+                copy = MarkedCopy(source, rid, asset_id, out_root / rid / relative, sha256, status)
+                report.copies.append(copy)
+                if on_copy is not None:
+                    on_copy(copy)
+            if outcome.failure is not None:
+                report.failures.append((source, outcome.failure))
+    finally:
+        if own is not None:
+            own.shutdown(wait=True, cancel_futures=True)
+    return report
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """One input file to mark for some recipients: the plain, picklable unit of parallel work."""
+
+    location: str  # the registry as a worker opens it (a URL may carry a password)
+    key: bytes = field(repr=False)
+    source: str
+    relative: str
+    out_root: str
+    recipient_ids: tuple[str, ...]
+    password: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:  # neither the key nor a URL's password may reach a log
+        return f"FileJob({self.source!r}, {len(self.recipient_ids)} recipients)"
+
+
+def mark_file_job(job: FileJob) -> FileOutcome:
+    """Mark one file in a worker process; the registry is opened once per process."""
+    from leaktrace.batch.executors import one_thread_per_worker, worker_registry
+
+    one_thread_per_worker()  # also on a Dask worker, which has no pool initializer
+    registry = worker_registry(job.location, job.key)
+    return mark_one_file(
+        registry,
+        Path(job.source),
+        Path(job.relative),
+        Path(job.out_root),
+        job.recipient_ids,
+        media=default_media(),
+        password=job.password,
+    )
+
+
+def _run_on(
+    executor: Executor,
+    registry,
+    files: list[tuple[Path, Path]],
+    out_root: Path,
+    ids: tuple[str, ...],
+    password: str | None = None,
+) -> Iterator[FileOutcome]:
+    # Absolute paths: a cluster's workers do not share this process's working directory.
+    futures = [
+        executor.submit(
+            mark_file_job,
+            FileJob(
+                registry.open_location,
+                registry.key,
+                os.path.abspath(source),
+                str(relative),
+                os.path.abspath(out_root),
+                ids,
+                password,
+            ),
+        )
+        for source, relative in files
+    ]
+    try:
+        for future in futures:
+            try:
+                yield future.result()
+            except LeaktraceError:
+                raise  # the registry failed: the batch cannot go on
+            except Exception as exc:  # a worker died (killed, out of memory) or a bug
+                yield FileOutcome(
+                    [], f"internal error, please report it: {type(exc).__name__}: {exc}"
+                )
+    finally:
+        for future in futures:
+            future.cancel()

@@ -1,0 +1,178 @@
+"""Reading a leaked picture: which registered raster it shows, its alignment, and the residual
+projected onto that raster's codes.
+
+Other media register pictures of themselves (a PDF page's render; a video's key frames) as
+rasters of their own kinds. A screenshot or photo of one is found and registered here like any
+image; the medium that owns the kind may read more from it (a page's word shifts) through a
+:class:`ViewReader`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from leaktrace.media.image.locate import Located, find_assets
+from leaktrace.pipeline.evidence import Block, Findings, Group, Outcome, packed_codes
+from leaktrace.pipeline.session import Session
+
+__all__ = ["UNRELATED_NCC", "ViewEvidence", "ViewReader", "read_picture", "raster_block"]
+
+# Below this correlation an unverified candidate shares nothing recognisable with the leak.
+UNRELATED_NCC = 0.3
+MIN_LEAK_SIDE = 32
+
+
+@dataclass
+class ViewEvidence:
+    """What the medium owning a raster kind adds to a picture of one of its rasters.
+
+    ``layer`` names the raster's own mark; ``blocks`` are further readings of the picture
+    (decided together with the raster's block); ``evidence`` lines are reported when it decides.
+    """
+
+    layer: str
+    blocks: list[Block] = field(default_factory=list)
+    evidence: dict = field(default_factory=dict)
+
+
+class ViewReader(Protocol):
+    def __call__(
+        self, session: Session, located: Located, leak_luma: np.ndarray, ids: list[str]
+    ) -> ViewEvidence: ...
+
+
+def raster_block(
+    session: Session, located: Located, leak_luma: np.ndarray, *, layer: str, part: int = 0
+):
+    """The leak's residual against a located raster, projected onto its holders' codes; with
+    the projection (for its statistics). None when nobody received the raster."""
+    from leaktrace.engine.match.residual import extract
+
+    analysis = located.analysis
+    ids, cached = session.holders(analysis.asset.id)
+    if not ids:
+        return None, None
+    projection = extract(
+        analysis.keying,
+        analysis.reference_luma,
+        analysis.detection_mask,
+        leak_luma,
+        located.registration.homography,
+        local_warp=located.registration.local_warp,
+    )
+    keying = analysis.keying
+    block = Block(
+        analysis.asset,
+        layer,
+        part,
+        projection.y,
+        list(ids),
+        packed_codes(keying, ids, cached),
+        decoys=keying.decoy_codes,
+        keyed_code=lambda rid: np.packbits(keying.recipient_code(rid) > 0).tobytes(),
+        origin=located,
+    )
+    return block, projection
+
+
+def read_picture(
+    session: Session,
+    path: Path,
+    data: bytes,
+    views: Mapping[str, ViewReader],
+) -> Findings:
+    """The findings for a leaked picture (see the module's docstring)."""
+    from leaktrace.engine.watermark.mask import luminance
+    from leaktrace.media.image.files import load_display_rgb
+
+    leak_rgb = load_display_rgb(data, name=str(path))
+    findings = Findings({"leak": {"width": leak_rgb.shape[1], "height": leak_rgb.shape[0]}})
+    if min(leak_rgb.shape[:2]) < MIN_LEAK_SIDE:
+        findings.outcome = Outcome(
+            "unknown", "the image is too small to identify (under 32 pixels on a side)"
+        )
+        return findings
+    leak_luma = luminance(leak_rgb)
+    verified, failure = find_assets(
+        session.registry,
+        leak_rgb,
+        leak_luma,
+        findings.evidence,
+        kinds={"image", *views},
+        view_kinds=views,
+        on_candidate=lambda asset: session.prefetch(asset.id),
+    )
+    if not verified:
+        findings.outcome = _not_verified(failure)
+        return findings
+    for located in verified:
+        kind = located.asset.kind
+        view = views.get(kind)
+        block, projection = raster_block(session, located, leak_luma, layer="image")
+        if block is None:
+            continue
+        extra = (
+            ViewEvidence("image") if view is None else view(session, located, leak_luma, block.ids)
+        )
+        block.layer = extra.layer
+        findings.groups.append(
+            Group(
+                located.asset,
+                [block, *extra.blocks],
+                describe=_describer(located, projection, extra),
+            )
+        )
+    if not findings.groups:
+        asset = verified[0].asset
+        findings.outcome = Outcome(
+            "inconclusive",
+            f"asset {asset.id} was registered but no copy of it was ever distributed",
+            asset,
+            {"registration": verified[0].registration.to_dict()},
+        )
+    return findings
+
+
+def _not_verified(failure: Located | None) -> Outcome:
+    if failure is None or failure.registration.ncc < UNRELATED_NCC:
+        evidence = {}
+        if failure is not None:
+            evidence["closest_candidate"] = {
+                "asset": failure.asset.id,
+                "registration": failure.registration.to_dict(),
+            }
+        return Outcome("unknown", "the image matches no registered asset", None, evidence)
+    asset = failure.asset
+    return Outcome(
+        "inconclusive",
+        f"asset {asset.id} is a candidate, but the alignment is unverified: "
+        f"{failure.registration.reason}",
+        asset,
+        {"registration": failure.registration.to_dict()},
+    )
+
+
+def _describer(located: Located, projection, extra: ViewEvidence):
+    def describe(decision) -> dict:
+        lines = {
+            "asset_found_by": located.found_by,
+            "registration": located.registration.to_dict(),
+            "pixels_used": projection.pixels_used,
+            "scale": round(projection.scale, 4),
+            "code_bits": located.analysis.keying.layout.code_bits,
+        }
+        lines.update(extra.evidence)
+        if len(decision.layers) > 1:
+            lines.update(
+                layer_scores=decision.by_layer,
+                decided_by=decision.statistic,
+                statistics_compared=decision.tests,
+            )
+        return lines
+
+    return describe

@@ -1,0 +1,146 @@
+"""Marking, the same for every medium: one input file, read and hashed once, prepared once by
+its medium, then one copy per recipient written atomically and recorded.
+
+A medium is anything with the small interface of :class:`MarkMedium`; what it prepares makes
+each recipient's copy (:class:`PreparedFile`). Skipping copies an earlier run already made,
+writing, and recording happen here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from leaktrace.errors import InputError, OutputError
+from leaktrace.fsutil import write_atomic
+from leaktrace.registry.models import Copy
+
+__all__ = ["MARKED", "SKIPPED", "FileOutcome", "MarkMedium", "PreparedFile", "mark_one_file"]
+
+MARKED, SKIPPED = "marked", "skipped"
+
+
+class PreparedFile(Protocol):
+    """A source file registered and analysed, ready to make recipients' copies."""
+
+    @property
+    def asset_id(self) -> str: ...
+
+    def copy_for(self, recipient_id: str) -> tuple[bytes, list[tuple[str, bytes | None]]]:
+        """The recipient's encoded copy, and ``(asset id, packed code or None)`` for every
+        registered asset the copy carries a mark of (recorded as one copy each)."""
+
+
+class MarkMedium(Protocol):
+    """What marking needs of a medium (images, PDFs, videos, text)."""
+
+    name: str
+    mark_suffixes: frozenset[str]
+
+    def claims(self, path: Path, data: bytes) -> bool:
+        """Whether this medium marks the file (by its content)."""
+
+    def prepare(self, registry, path: Path, data: bytes, password: str | None) -> PreparedFile:
+        """Register the file (idempotent by content) and analyse it, once."""
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What became of one file: ``(recipient, asset, sha256, status)`` per copy, and the error
+    that stopped it (the copies before it are written and recorded)."""
+
+    copies: list[tuple[str, str, str, str]]
+    failure: str | None = None
+
+
+def mark_one_file(
+    registry,
+    source: Path,
+    relative: Path,
+    out_root: Path,
+    recipient_ids: Sequence[str],
+    *,
+    media: Sequence[MarkMedium],
+    password: str | None = None,
+) -> FileOutcome:
+    """Mark one input file for every recipient that has no valid copy of it yet.
+
+    The file is read, hashed, registered and analysed once; then each recipient's copy is
+    made, encoded and written atomically to ``out_root/<recipient>/<relative>``. The copies
+    are recorded in one transaction, after their files are in place (also when a later copy of
+    the same file fails).
+    """
+    done: dict[str, str] = {}
+    written: list[Copy] = []
+    asset_id = ""
+    try:
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{source}: cannot read ({exc.strerror or exc})") from exc
+        asset = registry.find_asset_by_sha256(hashlib.sha256(data).hexdigest())
+        if asset is not None:
+            asset_id = asset.id
+            done = _already_done(registry, asset.id, relative, out_root, recipient_ids)
+        todo = [rid for rid in recipient_ids if rid not in done]
+        if todo:
+            medium = next(m for m in media if m.claims(source, data))
+            prepared = medium.prepare(registry, source, data, password)
+            asset_id = prepared.asset_id
+            for rid in todo:
+                encoded, marks = prepared.copy_for(rid)
+                _write(out_root / rid / relative, encoded)
+                digest = hashlib.sha256(encoded).hexdigest()
+                written.extend(
+                    Copy(marked, rid, digest, str(relative), code=code) for marked, code in marks
+                )
+        failure = None
+    except (InputError, OutputError) as exc:
+        failure = str(exc)
+    finally:  # even when interrupted: what is on disk gets recorded
+        if written:
+            registry.record_copies(written)
+    if not asset_id and written:
+        asset_id = written[0].asset_id
+    made = {c.recipient_id: c.output_sha256 for c in written}
+    copies = [
+        (rid, asset_id, done[rid], SKIPPED) if rid in done else (rid, asset_id, made[rid], MARKED)
+        for rid in recipient_ids
+        if rid in done or rid in made
+    ]
+    return FileOutcome(copies, failure)
+
+
+def _write(output: Path, data: bytes) -> None:
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{output.parent}: cannot create folder ({exc.strerror or exc})") from exc
+    write_atomic(output, data)
+
+
+def _already_done(
+    registry,
+    asset_id: str,
+    relative: Path,
+    out_root: Path,
+    recipient_ids: Sequence[str],
+) -> dict[str, str]:
+    """Recipients whose output exists with a SHA-256 recorded for them: ``{id: sha256}``."""
+    recorded: dict[str, set[str]] = {}
+    for copy in registry.list_copies(asset_id=asset_id, recipient_ids=recipient_ids):
+        recorded.setdefault(copy.recipient_id, set()).add(copy.output_sha256)
+    done = {}
+    for rid in recipient_ids:
+        if rid not in recorded:
+            continue
+        try:
+            digest = hashlib.sha256((out_root / rid / relative).read_bytes()).hexdigest()
+        except OSError:  # missing or unreadable: make it again
+            continue
+        if digest in recorded[rid]:
+            done[rid] = digest
+    return done
