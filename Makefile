@@ -19,13 +19,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	bash scripts/demo.sh
 
+LINTED := src tests benchmarks fixtures scripts
+
 test: $(STAMP)
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 	scripts/ensure-chromium
 	scripts/ensure-ghostscript
 	scripts/with-postgres $(VENV)/bin/python -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/robustness.py
