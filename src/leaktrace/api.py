@@ -7,6 +7,7 @@ Functions here take a registry object and paths, return plain result objects, an
 from __future__ import annotations
 
 import csv
+import io
 import re
 import unicodedata
 from pathlib import Path
@@ -56,35 +57,81 @@ def add_recipient(
     return registry.add_recipient(recipient)
 
 
+RECIPIENT_COLUMNS = ("id", "name", "email", "org")
+_BOM = "\ufeff"
+
+
 def read_recipients_csv(csv_path: str | Path) -> list[Recipient]:
-    """The rows of a CSV file with header ``id,name,email,org`` (``email`` and ``org`` optional;
-    an empty ``id`` is made from the name)."""
+    """The rows of a CSV file with header ``id,name,email,org`` (``email`` and ``org`` optional,
+    in any order; an empty ``id`` is made from the name).
+
+    The whole file is refused, naming the line and what is wrong, when it is not strict UTF-8,
+    has a byte-order mark anywhere but at its very start (files joined together), lacks a
+    header, names a column other than these, or has a row with more or fewer fields than the
+    header: a silently dropped or shifted field would record the wrong email or organisation.
+    """
     path = Path(csv_path)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            missing = {"id", "name"} - set(reader.fieldnames or [])
-            if missing:
-                raise InputError(
-                    f"{path}: the CSV header must include id,name (optional email,org); "
-                    f"missing {', '.join(sorted(missing))}"
-                )
-            rows = list(reader)
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise InputError(f"{path}: cannot read the CSV file ({exc.strerror or exc})") from exc
-    except (csv.Error, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable UTF-8 CSV file ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not a UTF-8 text file (byte {exc.start}): save it as UTF-8 CSV"
+        ) from None
+    text = text.removeprefix(_BOM)
+    if _BOM in text:
+        line = text[: text.index(_BOM)].count("\n") + 1
+        raise InputError(
+            f"{path}:{line}: a byte-order mark (U+FEFF) inside the file, where only its very "
+            "start may have one (were files joined?): remove it"
+        )
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        for row in reader:  # line_num: where the row ends (a quoted field may span lines)
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a readable CSV file ({exc})") from None
+    rows = [(line, row) for line, row in rows if any(field.strip() for field in row)]
+    if not rows:
+        raise InputError(f"{path}: the CSV file is empty; it needs the header id,name,email,org")
+    header_line, header = rows[0]
+    columns = [field.strip().lower() for field in header]
+    unknown = [c for c in columns if c not in RECIPIENT_COLUMNS]
+    if unknown:
+        # A data row where the header should be reads as unknown columns too: say both.
+        raise InputError(
+            f"{path}:{header_line}: unknown column{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(c) for c in unknown)}: the first row must be the header, naming "
+            "the columns id,name and optionally email,org"
+        )
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise InputError(f"{path}:{header_line}: column {', '.join(repeated)} appears twice")
+    missing = [c for c in ("id", "name") if c not in columns]
+    if missing:
+        raise InputError(
+            f"{path}:{header_line}: the CSV header must include id,name (optional email,org); "
+            f"missing {', '.join(missing)}"
+        )
     recipients = []
-    for line, row in enumerate(rows, start=2):
-        name = (row.get("name") or "").strip()
+    for line, row in rows[1:]:
+        if len(row) != len(columns):
+            raise InputError(
+                f"{path}:{line}: {len(row)} field{'s' if len(row) != 1 else ''} where the header "
+                f"has {len(columns)} ({','.join(columns)}); nothing was imported"
+            )
+        record = dict(zip(columns, (field.strip() for field in row), strict=True))
+        name = record["name"]
         if not name:
             raise InputError(f"{path}:{line}: the name column is empty")
         recipients.append(
             Recipient(
-                id=(row.get("id") or "").strip() or slugify(name),
+                id=record["id"] or slugify(name),
                 name=name,
-                email=(row.get("email") or "").strip() or None,
-                org=(row.get("org") or "").strip() or None,
+                email=record.get("email") or None,
+                org=record.get("org") or None,
             )
         )
     return recipients
