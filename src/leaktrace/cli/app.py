@@ -23,10 +23,10 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 from leaktrace import __version__, config
+from leaktrace.cli.display import SafeConsole, shown
 from leaktrace.errors import LeaktraceError
 
 EXIT_OK = 0
@@ -36,10 +36,12 @@ EXIT_PARTIAL = 3
 EXIT_NOT_ATTRIBUTED = 4
 EXIT_AUDIT_BROKEN = 5
 EXIT_NOTHING_TO_DO = 6
+# An error names what is wrong in one line; a 10,000-character name in it is cut.
+ERROR_LENGTH = 1000
 
 # Rich drops colours for NO_COLOR by itself but keeps bold and dim; no styling at all is asked for.
 _COLOUR = None if config.colour_disabled() else "auto"
-err = Console(stderr=True, highlight=False, soft_wrap=True, color_system=_COLOUR)
+err = SafeConsole(stderr=True, soft_wrap=True, color_system=_COLOUR)
 
 
 # The order of `leaktrace --help`: set-up first, then the two journeys, then the rest.
@@ -70,7 +72,7 @@ class _ErrorMappingGroup(TyperGroup):
         except LeaktraceError as exc:
             if config.debug_enabled():
                 raise
-            err.print(f"leaktrace: error: {exc}", markup=False)
+            err.print(f"leaktrace: error: {shown(exc, limit=ERROR_LENGTH)}")
             raise typer.Exit(EXIT_ERROR) from None
         except KeyboardInterrupt:
             err.print(
@@ -96,7 +98,7 @@ assets_app = typer.Typer(help="List the registered originals.", no_args_is_help=
 app.add_typer(recipients_app, name="recipients")
 app.add_typer(assets_app, name="assets")
 
-out = Console(highlight=False, soft_wrap=True, color_system=_COLOUR)
+out = SafeConsole(soft_wrap=True, color_system=_COLOUR)
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON only, on stdout.")
@@ -176,7 +178,7 @@ def root(
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
-    err.print(f"leaktrace: error: {message}", markup=False)
+    err.print(f"leaktrace: error: {shown(message, limit=ERROR_LENGTH)}")
     return typer.Exit(code)
 
 

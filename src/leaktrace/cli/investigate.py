@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from leaktrace.cli.app import (
     EXIT_NOT_ATTRIBUTED,
@@ -25,6 +26,7 @@ from leaktrace.cli.app import (
     scheduler_needs_postgresql,
     state,
 )
+from leaktrace.cli.display import shown, shown_text
 
 VERDICTS = ("attributed", "inconclusive", "unknown", "error")
 
@@ -79,7 +81,7 @@ def identify(
     else:
         _render_identification(result)
         if report is not None:
-            out.print(f"Report:  {report}", markup=False)
+            out.print(f"Report:  {shown(report, limit=None)}")
     if not result.attributed:
         raise typer.Exit(EXIT_NOT_ATTRIBUTED)
 
@@ -93,26 +95,30 @@ def _p(value: float | None) -> str:
 
 def _render_identification(result) -> None:
     colour = {"attributed": "bold red", "inconclusive": "yellow", "unknown": "dim"}[result.verdict]
-    out.print(f"Verdict: [{colour}]{result.verdict}[/]")
+    out.print(Text.assemble("Verdict: ", (result.verdict, colour)))
     if result.asset is not None:
-        out.print(f"Asset:   {result.asset.id}  {result.asset.file_name}", markup=False)
+        out.print(f"Asset:   {shown(result.asset.id)}  {shown(result.asset.file_name)}")
     if result.recipient is not None:
-        out.print(f"Copy of: {result.recipient.id} ({result.recipient.name})", markup=False)
+        out.print(f"Copy of: {shown(result.recipient.id)} ({shown(result.recipient.name)})")
         out.print(
             f"Probability this is a coincidence: {_p(result.p_value)} (bound {result.threshold:.0e})",
             markup=False,
         )
         others = [c["id"] for c in result.significant[1:]]
         if others:
-            out.print(f"Also significant (possible colluders): {', '.join(others)}", markup=False)
+            out.print(
+                f"Also significant (possible colluders): {shown(', '.join(others), limit=None)}"
+            )
     if result.reason:
-        out.print(f"Reason:  {result.reason}", markup=False)
+        out.print(f"Reason:  {shown(result.reason, limit=None)}")
     if result.candidates:
         table = Table(
             "recipient", "score (z)", "p (corrected)", title="Recipients tested, best first"
         )
         for candidate in result.candidates[:10]:
-            table.add_row(candidate["id"], f"{candidate['score']:.2f}", _p(candidate["p_value"]))
+            table.add_row(
+                shown(candidate["id"]), f"{candidate['score']:.2f}", _p(candidate["p_value"])
+            )
         out.print(table)
 
 
@@ -219,16 +225,14 @@ def _progress(*, enabled: bool):
 
 def _render_scan(folder: Path, results: list, report_dir: Path | None) -> None:
     from rich.table import Column
-    from rich.text import Text
 
-    # Text cells: file and recipient names are data, not Rich markup ("photo [1].jpg").
     files = Table(
         Column("file", overflow="fold"),
         "verdict",
         "asset",
         "recipient",
         "p (corrected)",
-        title=Text(f"Scan of {folder}"),
+        title=Text(f"Scan of {shown(folder, limit=None)}"),
     )
     per_recipient: dict[str, list] = {}
     per_verdict: dict[str, int] = {}
@@ -236,26 +240,26 @@ def _render_scan(folder: Path, results: list, report_dir: Path | None) -> None:
     for result in results:
         recipient, asset, p_value = result.recipient, result.asset, result.p_value
         files.add_row(
-            Text(result.relative),
+            shown_text(result.relative, limit=None),
             result.verdict,
-            Text(asset["file"] if asset else "-"),
-            Text(recipient["id"] if recipient else "-"),
+            shown_text(asset["file"] if asset else "-"),
+            shown_text(recipient["id"] if recipient else "-"),
             _p(p_value),
         )
         per_verdict[result.verdict] = per_verdict.get(result.verdict, 0) + 1
         if result.verdict == "attributed" and recipient:
             per_recipient.setdefault(recipient["id"], [recipient["name"], 0])[1] += 1
         if result.failed or result.verdict == "inconclusive":
-            notes.append(f"{result.relative}: {result.note}")
+            notes.append(f"{shown(result.relative, limit=None)}: {shown(result.note, limit=None)}")
     out.print(files)
     if notes:
         out.print("Failed or inconclusive, and why:")
         for note in notes:
-            out.print(f"  {note}", markup=False)
+            out.print(f"  {note}")
     if per_recipient:
         totals = Table("recipient", "name", "files attributed", title="Totals per recipient")
         for rid, (name, count) in sorted(per_recipient.items(), key=lambda kv: (-kv[1][1], kv[0])):
-            totals.add_row(Text(rid), Text(name), str(count))
+            totals.add_row(shown_text(rid), shown_text(name), str(count))
         out.print(totals)
     else:
         out.print("No file was attributed to any recipient.")
@@ -264,4 +268,4 @@ def _render_scan(folder: Path, results: list, report_dir: Path | None) -> None:
     )
     out.print(f"{len(results)} files: {counts}", markup=False)
     if report_dir is not None:
-        out.print(f"Reports: {report_dir / 'index.html'}", markup=False)
+        out.print(f"Reports: {shown(report_dir / 'index.html', limit=None)}")

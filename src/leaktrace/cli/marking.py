@@ -16,6 +16,7 @@ from rich.table import Table
 
 from leaktrace import config
 from leaktrace.cli.app import (
+    ERROR_LENGTH,
     EXIT_ERROR,
     EXIT_NOTHING_TO_DO,
     EXIT_OK,
@@ -33,6 +34,7 @@ from leaktrace.cli.app import (
     print_json,
     scheduler_needs_postgresql,
 )
+from leaktrace.cli.display import shown
 
 # A human-readable table longer than this helps nobody: the summary line and --json do.
 MAX_TABLE_ROWS = 200
@@ -182,21 +184,26 @@ def _progress(*, enabled: bool):
 
 def _render(report, out_dir: Path, added) -> None:
     if added:
-        out.print(f"Added {len(added)} recipients: {', '.join(r.id for r in added)}", markup=False)
+        names = shown(", ".join(r.id for r in added), limit=None)
+        out.print(f"Added {len(added)} recipients: {names}")
     if 0 < len(report.copies) <= MAX_TABLE_ROWS:
         table = Table("file", "recipient", "output", "sha256", "status")
         for c in report.copies:
             table.add_row(
-                str(c.source), c.recipient_id, str(c.output), c.sha256[:12] + "…", c.status
+                shown(c.source),
+                shown(c.recipient_id),
+                shown(c.output),
+                c.sha256[:12] + "…",
+                c.status,
             )
         out.print(table)
     marked, skipped = len(report.marked), len(report.skipped)
     if marked or not skipped:
-        out.print(f"{marked} marked copies written to {out_dir}", markup=False)
+        out.print(f"{marked} marked copies written to {shown(out_dir, limit=None)}")
     if skipped:
         out.print(f"{skipped} copies already done (skipped)", markup=False)
     for _source, message in report.failures:
-        err.print(f"leaktrace: error: {message}", markup=False)
+        err.print(f"leaktrace: error: {shown(message, limit=ERROR_LENGTH)}")
 
 
 @app.command()
@@ -235,4 +242,4 @@ def simulate(
 
     data, _extension = run_attack(attack, load_display_rgb(file), seed=seed)
     write_atomic(out_file, data)
-    out.print(f"Wrote {out_file} ({attack})", markup=False)
+    out.print(f"Wrote {shown(out_file, limit=None)} ({attack})")

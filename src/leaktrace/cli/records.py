@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from leaktrace.cli.app import EXIT_AUDIT_BROKEN, JsonOption, app, open_registry, out, print_json
+from leaktrace.cli.display import shown, shown_text
 from leaktrace.registry.reconcile import audit_entries, check_audit_trail
 
 if TYPE_CHECKING:  # the registry pulls in SQLAlchemy: keep `leaktrace --help` quick
@@ -78,7 +79,10 @@ def audit(
             for e in entries:
                 detail = json.dumps(e.detail, sort_keys=True, ensure_ascii=False)
                 table.add_row(
-                    str(e.seq), e.at.isoformat(timespec="seconds"), Text(e.action), Text(detail)
+                    str(e.seq),
+                    e.at.isoformat(timespec="seconds"),
+                    shown_text(e.action),
+                    shown_text(detail, limit=None),
                 )
             out.print(table)
         _render_report(report)
@@ -89,16 +93,22 @@ def audit(
 def _render_report(report: AuditReport) -> None:
     if report.ok:
         out.print(
-            f"Audit log [green]intact[/]: {report.rows} rows, each linked to the one before; "
-            "recipients, assets and copies agree with it."
+            Text.assemble(
+                "Audit log ",
+                ("intact", "green"),
+                f": {report.rows} rows, each linked to the one before; "
+                "recipients, assets and copies agree with it.",
+            )
         )
         return
     where = "none (a record has no audit row)"
     if report.first_broken_seq is not None:
         where = f"seq {report.first_broken_seq}"
-    out.print(f"Audit log [bold red]BROKEN[/] ({report.rows} rows checked).")
-    out.print(f"First broken row: {where}", markup=False)
-    out.print(f"Reason: {report.reason}", markup=False)
+    out.print(
+        Text.assemble("Audit log ", ("BROKEN", "bold red"), f" ({report.rows} rows checked).")
+    )
+    out.print(f"First broken row: {where}")
+    out.print(f"Reason: {shown(report.reason, limit=None)}")
 
 
 # ------------------------------------------------------------------------------------- copies
@@ -110,9 +120,9 @@ def _name(record: Any, attr: str = "name") -> str | None:
 
 
 def _two_lines(first: str | None, second: str | None) -> Text:
-    # Text, not str: a name such as "[/]" is data, not Rich markup.
-    text = Text(first or "")
-    text.append("\n" + (second or ""), style="dim")
+    text = shown_text(first)
+    text.append("\n")
+    text.append(shown_text(second, style="dim"))
     return text
 
 

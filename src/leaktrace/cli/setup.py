@@ -20,6 +20,7 @@ from leaktrace.cli.app import (
     recipients_app,
     state,
 )
+from leaktrace.cli.display import shown
 
 
 @app.command()
@@ -51,12 +52,12 @@ def init(
     )
     name, store = registry.location, registry.store.root
     registry.close()
-    out.print(f"Created registry at {name}", markup=False)
-    out.print(f"Originals are kept in {store}", markup=False)
+    out.print(f"Created registry at {shown(name, limit=None)}")
+    out.print(f"Originals are kept in {shown(store, limit=None)}")
     if key is None:
         out.print(
-            f"Secret key written to {Path(location) / 'key'} (mode 0600): back it up and keep it secret.",
-            markup=False,
+            f"Secret key written to {shown(Path(location) / 'key', limit=None)} (mode 0600): "
+            "back it up and keep it secret."
         )
     else:
         out.print("The key came from $LEAKTRACE_KEY and is not stored: keep it in a secret store.")
@@ -109,7 +110,7 @@ def recipients_add(
 
     registry = open_registry()
     recipient = add_recipient(registry, name, recipient_id=recipient_id, email=email, org=org)
-    out.print(f"Added recipient {recipient.id} ({recipient.name})", markup=False)
+    out.print(f"Added recipient {shown(recipient.id)} ({shown(recipient.name)})")
 
 
 @recipients_app.command("import")
@@ -142,7 +143,7 @@ def recipients_list(as_json: JsonOption = False) -> None:
         return
     table = Table("id", "name", "email", "org")
     for r in recipients:
-        table.add_row(r.id, r.name, r.email or "", r.org or "")
+        table.add_row(shown(r.id), shown(r.name), shown(r.email or ""), shown(r.org or ""))
     out.print(table)
 
 
@@ -173,5 +174,7 @@ def assets_list(as_json: JsonOption = False) -> None:
         return
     table = Table("id", "file", "kind", "size", "sha256")
     for a in assets:
-        table.add_row(a.id, a.file_name, a.kind, f"{a.width}x{a.height}", a.sha256[:16] + "…")
+        table.add_row(
+            shown(a.id), shown(a.file_name), a.kind, f"{a.width}x{a.height}", a.sha256[:16] + "…"
+        )
     out.print(table)
