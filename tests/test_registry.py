@@ -772,3 +772,11 @@ def test_add_assets_in_one_batch(registry):
     assert len(registry.list_assets()) == 4  # all or nothing
     assert registry.get_setting("assets_revision") == revision
     assert registry.add_assets([]) == []
+
+
+def test_get_assets_reads_only_the_rows_asked_for_in_the_order_asked(registry):
+    registry.add_assets([_asset(k) for k in (1, 2, 3)])
+    found = registry.get_assets(["asset-3", "missing", "asset-1", "asset-3"])
+    assert [a.id for a in found] == ["asset-3", "asset-1"]
+    assert found[0] == registry.get_asset("asset-3")
+    assert registry.get_assets([]) == []

@@ -116,10 +116,15 @@ def find_assets(
     view_kinds = frozenset(view_kinds)
     phash, dhash = perceptual_hashes(leak_rgb)
     ids, phashes, dhashes = registry.hash_table()
-    by_id = {asset.id: asset for asset in registry.list_assets() if asset.kind in kinds}
-    matches = [
-        m for m in nearest_assets(phash, dhash, ids, phashes, dhashes) if m.asset_id in by_id
-    ]
+    nearest = nearest_assets(phash, dhash, ids, phashes, dhashes)
+    # Only the few candidates' rows are read: every asset's row would make each
+    # identification O(registered assets) whatever the hash table saves.
+    by_id = {
+        asset.id: asset
+        for asset in registry.get_assets([m.asset_id for m in nearest])
+        if asset.kind in kinds
+    }
+    matches = [m for m in nearest if m.asset_id in by_id]
     evidence["hash_matches"] = [
         {
             "asset": m.asset_id,
@@ -182,7 +187,9 @@ def find_assets(
         return verified, best_failure
     ranked = []
     tried = {m.asset_id for m in matches}
-    for asset in by_id.values():
+    # No hash candidate verified (a crop, a screenshot): every asset's features are compared.
+    everything = [asset for kind in sorted(kinds) for asset in registry.list_assets(kind)]
+    for asset in sorted(everything, key=lambda a: a.id):
         features = cached_features(registry, asset) if asset.id not in tried else None
         if features is None:
             continue

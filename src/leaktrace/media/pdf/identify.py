@@ -69,7 +69,7 @@ def file_tokens(registry, pdf) -> list[TokenMatch]:
         if parts is None:
             continue
         asset_id, found_token = parts
-        assets = [a for a in registry.list_assets() if a.id == asset_id]
+        assets = registry.get_assets([asset_id])
         if not assets:
             continue
         asset = assets[0]
@@ -123,7 +123,7 @@ def _one_per_document(found: list[tuple[Located, float]], margin: float) -> list
     return [located for located, _ in sorted(per_document.values(), key=lambda item: -item[1])]
 
 
-def _locate_page(registry, rgb: np.ndarray, luma: np.ndarray, pages_by_id: dict) -> list:
+def _locate_page(registry, rgb: np.ndarray, luma: np.ndarray) -> list:
     """The registered pages a rendered leak page shows, aligned; empty when none verifies.
 
     Pages of one document often look alike (same letterhead, same table), so the nearest
@@ -136,11 +136,13 @@ def _locate_page(registry, rgb: np.ndarray, luma: np.ndarray, pages_by_id: dict)
 
     phash, dhash = perceptual_hashes(rgb)
     ids, phashes, dhashes = registry.hash_table()
-    matches = [
-        m
-        for m in nearest_assets(phash, dhash, ids, phashes, dhashes, limit=4 * CANDIDATE_PAGES)
-        if m.asset_id in pages_by_id
-    ][:CANDIDATE_PAGES]
+    nearest = nearest_assets(phash, dhash, ids, phashes, dhashes, limit=4 * CANDIDATE_PAGES)
+    pages_by_id = {
+        asset.id: asset
+        for asset in registry.get_assets([m.asset_id for m in nearest])
+        if asset.kind == "pdf-page"
+    }
+    matches = [m for m in nearest if m.asset_id in pages_by_id][:CANDIDATE_PAGES]
     analyses, same_renders = {}, []
     for match in matches:
         asset = pages_by_id[match.asset_id]
@@ -176,11 +178,10 @@ def _page_blocks(session: Session, renders, evidence: dict) -> list[Block]:
     from leaktrace.engine.watermark.mask import luminance
 
     registry = session.registry
-    pages_by_id = {asset.id: asset for asset in registry.list_assets("pdf-page")}
     pages: list[Block] = []
     for render in renders:
         luma = luminance(render.rgb)
-        candidates = _locate_page(registry, render.rgb, luma, pages_by_id)
+        candidates = _locate_page(registry, render.rgb, luma)
         if not candidates:  # not found by its hashes: local features, as for a screenshot
             verified, _ = find_assets(registry, render.rgb, luma, {}, kinds=("pdf-page",))
             candidates = verified[:1]

@@ -155,11 +155,6 @@ def leaked_images(registry, pdf) -> list[tuple[object, np.ndarray]]:
     from leaktrace.engine.watermark.mask import luminance
     from leaktrace.media.image import files as image_files
 
-    candidates = {
-        asset.id: asset for asset in registry.list_assets("image") if asset.parent_id is not None
-    }
-    if not candidates:
-        return []
     ids, phashes, dhashes = registry.hash_table()
     found = []
     for image in find_images(pdf)[0]:
@@ -168,9 +163,10 @@ def leaked_images(registry, pdf) -> list[tuple[object, np.ndarray]]:
         except Exception:  # an image the leak damaged is simply no evidence
             continue
         phash, dhash = perceptual_hashes(rgb)
-        for match in nearest_assets(phash, dhash, ids, phashes, dhashes, limit=20):
-            asset = candidates.get(match.asset_id)
-            if asset is not None and (asset.height, asset.width) == rgb.shape[:2]:
+        nearest = nearest_assets(phash, dhash, ids, phashes, dhashes, limit=20)
+        for asset in registry.get_assets([m.asset_id for m in nearest]):
+            embedded = asset.kind == "image" and asset.parent_id is not None
+            if embedded and (asset.height, asset.width) == rgb.shape[:2]:
                 found.append((asset, luminance(rgb)))
                 break
     return found
