@@ -373,9 +373,13 @@ def test_word_shifts_read_from_a_picture_of_the_unmarked_page_stay_null(world, t
     leak.write_bytes(simulate.jpeg(simulate.render_page((PDFS / PACKET[0]).read_bytes(), 0, 150)))
     found = identify(world, leak)
     assert found["verdict"] == "inconclusive"
+    # The page the picture shows is reported, not whichever sister page's null scores happened
+    # to be lowest under this run's random key (which once made this read vary, 0.001-0.053 pt).
+    assert found["evidence"]["pdf_page"]["page"] == 1
+    assert found["evidence"]["asset_found_by"] == "perceptual hash"
     [line] = found["evidence"]["word_shifts"]
-    # nothing moved: what is read is the fit's noise, ~0.05 pt, well under the 0.2 pt shift
-    assert line["median_shift_pt"] < 0.1
+    # nothing moved: what is read is the fit's noise, far under the 0.2 pt shift
+    assert line["median_shift_pt"] < 0.02
     assert all(entry["p_family"] > 1e-3 for entry in found["evidence"]["layer_scores"])
 
 

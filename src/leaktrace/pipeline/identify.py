@@ -116,6 +116,11 @@ def _settle(registry, result: Identification, findings: Findings, *, bound, deco
             decision_rules.confirm_codes(group.blocks, decision.scores.significant)
             decided.append((group, decision))
     best = min(decided, key=lambda item: item[1].p_value) if decided else None
+    if best is not None and not best[1].scores.attributed:
+        # Nobody is proved anywhere: which work shows least chance agreement is itself chance
+        # (sister pages of a document all score noise), so the work reported is the one the
+        # medium located best, which it lists first.
+        best = decided[0]
     result.asset = best[0].asset if best is not None else findings.asset
     if best is not None:
         _report_scores(registry, result, *best, family, [g.asset.id for g, _ in decided])
