@@ -47,7 +47,13 @@ from leaktrace.registry.schema import MigrationContext, as_utc, get_meta, set_me
 from leaktrace.registry.sql import SqlRegistry
 from leaktrace.registry.store import OriginalStore
 
-__all__ = ["KeyRecords", "init_registry", "open_registry", "read_registry_keys"]
+__all__ = [
+    "KeyRecords",
+    "init_registry",
+    "key_sources_for",
+    "open_registry",
+    "read_registry_keys",
+]
 
 Keyring = str | os.PathLike[str] | Mapping[int, bytes] | None
 
@@ -221,7 +227,8 @@ def init_registry(
     return reg
 
 
-def _sources_for(location: str, key: bytes | None, keyring: Keyring) -> KeySources:
+def key_sources_for(location: str, key: bytes | None, keyring: Keyring) -> KeySources:
+    """Where a process opening ``location`` with ``key`` and ``keyring`` looks for its keys."""
     if is_url(location):
         if key is None and keyring is None:
             raise RegistryKeyError(
@@ -285,7 +292,7 @@ def open_registry(
     An older schema is migrated on the way, in one transaction.
     """
     location = os.fspath(location)
-    sources = _sources_for(location, None if key is None else check_key(key), keyring)
+    sources = key_sources_for(location, None if key is None else check_key(key), keyring)
     refused = "asked for" if read_only else None
     if not is_url(location):
         root = Path(location)
