@@ -192,13 +192,14 @@ def scheduler_needs_postgresql() -> typer.Exit:
 def open_registry(*, keyring: str | None = None, read_only: bool | None = None):
     """The registry the command works on, closed when the command ends (in-process callers such
     as tests would otherwise keep SQLite connections, and their locks, open). Its older keys come
-    from ``keyring`` or ``$LEAKTRACE_KEYRING``; ``read_only`` as for the library's function."""
+    from ``keyring`` or ``$LEAKTRACE_KEYRING`` (``""``: none); ``read_only`` as for the library's
+    function."""
     from leaktrace.api import open_registry as open_library_registry
 
     registry = open_library_registry(
         config.registry_location(state.registry_location),
         key=config.key_from_environment(),
-        keyring=config.keyring_location(keyring),
+        keyring=None if keyring == "" else config.keyring_location(keyring),
         read_only=read_only,
         timeout=config.lock_timeout(),
     )

@@ -8,6 +8,7 @@ for a new backup): never from an argument, which would land in the shell's histo
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -72,13 +73,21 @@ def _passphrase(file: Path | None, *, confirm: bool) -> str:
     from_env = config.passphrase_from_environment()
     if from_env:
         return from_env
+    missing = (
+        "no passphrase: type it at the prompt, or give it in $LEAKTRACE_PASSPHRASE or with "
+        "--passphrase-file FILE"
+    )
+    if not sys.stdin.isatty():  # piped in (or nothing, as on CI): no prompt text to stderr
+        lines = [sys.stdin.readline().rstrip("\r\n") for _ in range(2 if confirm else 1)]
+        if not lines[0]:
+            raise fail(missing)
+        if confirm and lines[1] != lines[0]:
+            raise fail("the two passphrases given differ")
+        return lines[0]
     try:
         return typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
     except typer.Abort:
-        raise fail(
-            "no passphrase: type it at the prompt, or give it in $LEAKTRACE_PASSPHRASE or "
-            "with --passphrase-file FILE"
-        ) from None
+        raise fail(missing) from None
 
 
 def _date(value) -> str:
@@ -247,8 +256,10 @@ def key_rotate(keyring: KeyringOption = None, as_json: JsonOption = False) -> No
     """
     from leaktrace.registry.keystore import rotate_key
 
-    registry = open_registry(keyring=keyring, read_only=False)
-    rotated = rotate_key(registry, keyring=config.keyring_location(keyring))
+    ring = config.keyring_location(keyring)
+    # The keyring is where the new key goes: it need not exist yet, so it is read only if it does.
+    registry = open_registry(keyring=ring if ring and Path(ring).exists() else "", read_only=False)
+    rotated = rotate_key(registry, keyring=ring)
     if as_json:
         print_json(
             {
