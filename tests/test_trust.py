@@ -742,6 +742,8 @@ def test_a_sqlite_registry_on_read_only_media(tmp_path):
             assert check_audit_trail(ro).ok
             with pytest.raises(RegistryReadOnlyError):
                 ro.append_audit("identify", {})
+            with pytest.raises(RegistryReadOnlyError, match="storing an original"):
+                ro.store.put(b"a new original")
             case = tmp_path / "case.jsonl"
             log_event(ro, "identify", {"verdict": "unknown"}, case_file=case)
             assert verify_case_file(ro, case).ok

@@ -320,6 +320,7 @@ def open_registry(
     elif reg.backend == "postgresql":
         reg.close()
         raise RegistryError(f"the registry at {reg.location} has no originals_dir setting")
+    reg.store.read_only_reason = reg.read_only_reason
     return reg
 
 
