@@ -9,6 +9,7 @@ broken row. Every edit is undone afterwards, so the tests share one registry per
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -268,39 +269,75 @@ def test_audit_catches_an_edited_audit_row(world):
     assert world.audit()[0] == 0
 
 
-def chain_hash(prev_hash: str, entry: dict, detail: dict) -> str:
-    """The documented row hash: sha256(prev_hash + canonical JSON of seq, at, action, detail)."""
+def body_text(entry: dict, detail: dict) -> str:
+    """The documented canonical row: JSON of seq, at, action, detail, sorted and compact."""
     body = {"seq": entry["seq"], "at": entry["at"], "action": entry["action"], "detail": detail}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def test_audit_catches_a_row_rewritten_with_a_fresh_hash(world):
+def sha256_chain(prev_hash: str, entry: dict, detail: dict) -> str:
+    """The chain before schema version 3: anyone could recompute it."""
+    return hashlib.sha256((prev_hash + body_text(entry, detail)).encode("utf-8")).hexdigest()
+
+
+def keyed_chain(key: bytes, prev_hash: str, entry: dict, detail: dict) -> str:
+    """The documented keyed chain: HMAC-SHA256 under HKDF-SHA256(key, "leaktrace/audit-chain/v1")."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    sub = HKDF(hashes.SHA256(), 32, salt=None, info=b"leaktrace/audit-chain/v1").derive(key)
+    message = (prev_hash + body_text(entry, detail)).encode("utf-8")
+    return hmac.new(sub, message, hashlib.sha256).hexdigest()
+
+
+def test_the_chain_is_the_documented_hmac(world):
+    """The formula the tests below forge with is the one the registry uses, with the right key."""
+    key = bytes.fromhex(world.secret())
+    entries = world.entries()
+    rows = world.sql("SELECT seq, prev_hash, row_hash FROM audit ORDER BY seq")
+    assert [r["seq"] for r in rows] == [e["seq"] for e in entries]
+    for entry, row in zip(entries, rows, strict=True):
+        assert keyed_chain(key, row["prev_hash"], entry, entry["detail"]) == row["row_hash"]
+        assert sha256_chain(row["prev_hash"], entry, entry["detail"]) != row["row_hash"]
+
+
+@pytest.mark.parametrize("forger", ["sha256", "another key"])
+def test_audit_catches_a_row_rewritten_and_the_chain_rebuilt_without_the_key(world, forger):
+    """An insider with write access edits a row and recomputes every hash after it, as the old
+    SHA-256 chain allowed, or with an HMAC under a key of their own: the edited row is caught."""
     rng = np.random.default_rng(12)
+    own_key = rng.bytes(32)
     entries = world.entries()
     index = next(i for i, e in enumerate(entries) if e["action"] == "asset added")
-    entry = entries[index]
-    (row,) = world.sql(
-        "SELECT detail, prev_hash, row_hash FROM audit WHERE seq = :s", s=entry["seq"]
-    )
-    assert chain_hash(row["prev_hash"], entry, entry["detail"]) == row["row_hash"]
-    forged = {**entry["detail"], "sha256": rng.bytes(32).hex()}
+    saved = world.sql("SELECT seq, detail, prev_hash, row_hash FROM audit ORDER BY seq")
+    forged_detail = {**entries[index]["detail"], "sha256": rng.bytes(32).hex()}
     try:
-        world.sql(
-            "UPDATE audit SET detail = :d, row_hash = :h WHERE seq = :s",
-            d=json.dumps(forged, sort_keys=True, separators=(",", ":")),
-            h=chain_hash(row["prev_hash"], entry, forged),
-            s=entry["seq"],
-        )
-        # The edited row is self-consistent now; the next one no longer links to it.
-        assert_broken(world, entries[index + 1]["seq"], "does not link")
+        prev = saved[index]["prev_hash"]
+        for i in range(index, len(entries)):
+            detail = forged_detail if i == index else entries[i]["detail"]
+            digest = (
+                sha256_chain(prev, entries[i], detail)
+                if forger == "sha256"
+                else keyed_chain(own_key, prev, entries[i], detail)
+            )
+            world.sql(
+                "UPDATE audit SET detail = :d, prev_hash = :p, row_hash = :h WHERE seq = :s",
+                d=json.dumps(detail, sort_keys=True, separators=(",", ":")),
+                p=prev,
+                h=digest,
+                s=entries[i]["seq"],
+            )
+            prev = digest
+        assert_broken(world, entries[index]["seq"], "does not match its hash")
     finally:
-        world.sql(
-            "UPDATE audit SET detail = :d, row_hash = :h WHERE seq = :s",
-            d=row["detail"],
-            h=row["row_hash"],
-            s=entry["seq"],
-        )
+        for row in saved[index:]:
+            world.sql(
+                "UPDATE audit SET detail = :d, prev_hash = :p, row_hash = :h WHERE seq = :s",
+                d=row["detail"],
+                p=row["prev_hash"],
+                h=row["row_hash"],
+                s=row["seq"],
+            )
     assert world.audit()[0] == 0
 
 
@@ -332,6 +369,51 @@ def test_audit_catches_an_edited_record(world, table, column, action, which):
         assert_broken(world, seq, f"audit row {seq}", column, "changed", forged)
     finally:
         world.sql(f"UPDATE {table} SET {column} = :v WHERE id = :k", v=row[column], k=key)
+    assert world.audit()[0] == 0
+
+
+@pytest.mark.parametrize("column", ["code", "commitment", "key_id"])
+def test_audit_catches_an_edited_code_commitment_or_key_id(world, column):
+    """A copy's cached code, its commitment and the key that made it are covered by its audit
+    row: copying bob's code onto alice's copy, giving it a commitment or another key is caught."""
+    seq = world.seq_of("copy recorded", recipient_id="alice", output_name=PHOTOS[1].name)
+    detail = next(e["detail"] for e in world.entries() if e["seq"] == seq)
+    assert detail["key_id"] == 1 and detail["commitment"] is None
+    assert re.fullmatch(r"[0-9a-f]{64}", detail["code_sha256"])
+    copy_id = detail["copy_id"]
+    (row,) = world.sql(f"SELECT {column} FROM copies WHERE id = :k", k=copy_id)
+    if column == "code":
+        (bob,) = world.sql(
+            "SELECT code FROM copies WHERE recipient_id = 'bob' AND asset_id = :a",
+            a=detail["asset_id"],
+        )
+        forged, shown = bob["code"], "cached code"
+        assert forged is not None and bytes(forged) != bytes(row["code"])
+    elif column == "commitment":
+        forged, shown = np.random.default_rng(14).bytes(32).hex(), "commitment"
+    else:
+        forged, shown = 2, "key_id"
+    try:
+        world.sql(f"UPDATE copies SET {column} = :v WHERE id = :k", v=forged, k=copy_id)
+        assert world.chain_ok()  # the chain alone cannot see this edit
+        assert_broken(world, seq, f"audit row {seq}", f"copy {copy_id}", shown)
+    finally:
+        world.sql(f"UPDATE copies SET {column} = :v WHERE id = :k", v=row[column], k=copy_id)
+    assert world.audit()[0] == 0
+
+
+def test_audit_catches_an_edited_key_record(world):
+    """The keys table holds fingerprints only; an edited one no longer matches its audit row
+    (or the key given at all, which opening reports first)."""
+    (row,) = world.sql("SELECT fingerprint FROM keys WHERE id = 1")
+    try:
+        world.sql("UPDATE keys SET fingerprint = :f WHERE id = 1", f="0123456789abcdef")
+        result = world.run("audit")
+        assert result.exit_code == 1
+        assert "does not belong to this registry" in result.stderr
+        assert result.stdout == ""
+    finally:
+        world.sql("UPDATE keys SET fingerprint = :f WHERE id = 1", f=row["fingerprint"])
     assert world.audit()[0] == 0
 
 

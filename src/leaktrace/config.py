@@ -10,6 +10,8 @@ from pathlib import Path
 
 REGISTRY_ENV = "LEAKTRACE_REGISTRY"
 KEY_ENV = "LEAKTRACE_KEY"
+KEYRING_ENV = "LEAKTRACE_KEYRING"
+PASSPHRASE_ENV = "LEAKTRACE_PASSPHRASE"
 DEBUG_ENV = "LEAKTRACE_DEBUG"
 LOCK_TIMEOUT_ENV = "LEAKTRACE_LOCK_TIMEOUT"
 SCHEDULER_ENV = "LEAKTRACE_SCHEDULER"
@@ -37,6 +39,17 @@ def key_from_environment() -> bytes | None:
         return parse_key_text(text)
     except RegistryKeyError as exc:
         raise RegistryKeyError(f"${KEY_ENV}: {exc}") from None
+
+
+def keyring_location(explicit: str | None = None) -> str | None:
+    """``--keyring``, else ``$LEAKTRACE_KEYRING``, else None: a file of the registry's keys
+    (``ID:HEX`` lines) for a registry whose key was rotated."""
+    return explicit or os.environ.get(KEYRING_ENV) or None
+
+
+def passphrase_from_environment() -> str | None:
+    """``$LEAKTRACE_PASSPHRASE`` (for unattended key backups and restores), or None when unset."""
+    return os.environ.get(PASSPHRASE_ENV) or None
 
 
 def debug_enabled() -> bool:

@@ -34,6 +34,28 @@ class RegistryKeyError(RegistryError):
     """The secret key is missing, malformed or does not belong to this registry."""
 
 
+class RegistryReadOnlyError(RegistryError):
+    """The registry is open read-only (read-only media, a database role that may only read, or
+    asked for): it can be read and investigated, not changed."""
+
+
+class AuditChainError(RegistryError):
+    """The audit log is broken where leaktrace must rely on it, e.g. to upgrade a registry."""
+
+
+class KeyBackupError(LeaktraceError):
+    """A key backup cannot be written or opened: corrupt, truncated, a wrong passphrase, or the
+    keys of another registry."""
+
+
+class HeadFileError(LeaktraceError):
+    """A signed audit head file is corrupt, altered, or belongs to another registry."""
+
+
+class CaseLogError(LeaktraceError):
+    """A case file (the local log of a read-only investigation) cannot be written or read."""
+
+
 class UnknownRecipientError(LeaktraceError):
     """A recipient id that the registry does not know."""
 

@@ -1,6 +1,12 @@
 """The ``leaktrace`` command line: a thin layer over :mod:`leaktrace.api`."""
 
-from leaktrace.cli import investigate, marking, records, setup  # noqa: F401  (they register commands)
+from leaktrace.cli import (  # noqa: F401  (they register commands)
+    investigate,
+    keys,
+    marking,
+    records,
+    setup,
+)
 from leaktrace.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -54,6 +54,8 @@ COMMAND_ORDER = [
     "assets",
     "copies",
     "audit",
+    "key",
+    "case",
     "simulate",
 ]
 
@@ -189,14 +191,18 @@ def scheduler_needs_postgresql() -> typer.Exit:
     )
 
 
-def open_registry():
+def open_registry(*, keyring: str | None = None, read_only: bool | None = None):
     """The registry the command works on, closed when the command ends (in-process callers such
-    as tests would otherwise keep SQLite connections, and their locks, open)."""
+    as tests would otherwise keep SQLite connections, and their locks, open). Its older keys come
+    from ``keyring`` or ``$LEAKTRACE_KEYRING`` (``""``: none); ``read_only`` as for the library's
+    function."""
     from leaktrace.api import open_registry as open_library_registry
 
     registry = open_library_registry(
         config.registry_location(state.registry_location),
         key=config.key_from_environment(),
+        keyring=None if keyring == "" else config.keyring_location(keyring),
+        read_only=read_only,
         timeout=config.lock_timeout(),
     )
     state.opened.append(registry)

@@ -1,23 +1,34 @@
 """The distribution record: who received what, and whether the audit trail is intact.
 
-``leaktrace audit`` checks two things. The hash chain (:meth:`SqlRegistry.verify_audit`) shows
-that no audit row was changed, inserted or deleted before the last one. The chain covers only the
-audit table, though: the ``recipients``, ``assets`` and ``copies`` tables could be edited without
-breaking it. Every change to them is written to the audit log in the same transaction, so the
-command also checks that each record still says what its audit row says, and that no record lacks
-one. A broken trail exits with :data:`EXIT_AUDIT_BROKEN`.
+``leaktrace audit`` checks two things. The keyed hash chain (:meth:`SqlRegistry.verify_audit`)
+shows that no audit row was changed, inserted or deleted before the last one, and cannot be rebuilt
+after an edit without the registry key. The chain covers only the audit table, though: the
+``recipients``, ``assets``, ``copies`` and ``keys`` tables could be edited without breaking it.
+Every change to them is written to the audit log in the same transaction, so the command also
+checks that each record still says what its audit row says, and that no record lacks one. A
+signed head (``--export``) pins the log as it is, so that a later ``--against`` shows it was
+neither cut short nor replaced. A broken trail exits with :data:`EXIT_AUDIT_BROKEN`.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from leaktrace.cli.app import EXIT_AUDIT_BROKEN, JsonOption, app, open_registry, out, print_json
+from leaktrace.cli.app import (
+    EXIT_AUDIT_BROKEN,
+    JsonOption,
+    app,
+    fail,
+    open_registry,
+    out,
+    print_json,
+)
 from leaktrace.cli.display import shown, shown_text
 from leaktrace.registry.reconcile import audit_entries, check_audit_trail
 
@@ -39,21 +50,50 @@ def audit(
     show: Annotated[
         bool, typer.Option("--show", help="Also print every row of the audit log.")
     ] = False,
+    export: Annotated[
+        Path | None,
+        typer.Option(
+            "--export",
+            metavar="FILE",
+            help="After a successful check, write the signed head of the log to FILE (new): "
+            "keep it elsewhere, to prove later that the log was not cut short or replaced.",
+        ),
+    ] = None,
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            "--against",
+            metavar="FILE",
+            help="Also prove that the log still extends the head in FILE (from --export).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check that the audit log is intact and that the records still agree with it.
 
-    Every row must link to the one before (a hash chain), and every recipient, asset and copy must
-    match the audit row that recorded it. Exit code 0 when intact, 5 when broken.
+    Every row must link to the one before under the registry's key (a keyed hash chain), and
+    every recipient, asset, copy and key must match the audit row that recorded it. Exit code 0
+    when intact, 5 when broken (or when the log no longer extends the --against head), 1 when a
+    key it needs is missing or a head file is unusable.
 
-    Example: leaktrace audit --json
+    Example: leaktrace audit --export head-2025-06-30.json
     """
+    from leaktrace.registry.head import check_head, export_head, parse_head
+
+    head_text = _read_head(against) if against is not None else None
     registry = open_registry()
     try:
         report = check_audit_trail(registry)
+        checked = None
+        if head_text is not None:
+            checked = check_head(registry, parse_head(head_text, str(against)), str(against))
+        intact = report.ok and (checked is None or checked.ok)
+        head = export_head(registry) if export is not None and intact else None
         entries = list(audit_entries(registry)) if show else []
     finally:
         registry.close()
+    if head is not None:
+        _write_head(export, head)
     if as_json:
         payload: dict[str, Any] = {
             "ok": report.ok,
@@ -61,6 +101,15 @@ def audit(
             "first_broken_seq": report.first_broken_seq,
             "reason": report.reason,
         }
+        if checked is not None:
+            payload["against"] = {
+                "ok": checked.ok,
+                "seq": checked.seq,
+                "head_hash": checked.head_hash,
+                "reason": checked.reason,
+            }
+        if export is not None:
+            payload["exported"] = None if head is None else {"file": str(export), **head}
         if show:
             payload["entries"] = [
                 {
@@ -86,8 +135,67 @@ def audit(
                 )
             out.print(table)
         _render_report(report)
-    if not report.ok:
+        if checked is not None:
+            _render_check(checked, against)
+        if export is not None:
+            _render_export(export, head)
+    if not intact:
         raise typer.Exit(EXIT_AUDIT_BROKEN)
+
+
+def _read_head(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise fail(
+            f"cannot read the head file {shown(path, limit=None)}: {exc.strerror or exc}"
+        ) from None
+
+
+def _write_head(path: Path, head: dict[str, Any]) -> None:
+    from leaktrace.registry.files import write_new_file
+
+    try:  # evidence, not a secret: readable by others, never overwritten
+        write_new_file(path, (json.dumps(head, indent=2) + "\n").encode("utf-8"), mode=0o644)
+    except FileExistsError:
+        raise fail(
+            f"{shown(path, limit=None)} already exists: refusing to overwrite a head file"
+        ) from None
+    except OSError as exc:
+        raise fail(
+            f"cannot write the head file {shown(path, limit=None)}: {exc.strerror or exc}"
+        ) from None
+
+
+def _grouped(digest: str) -> str:
+    return " ".join(digest[i : i + 4] for i in range(0, len(digest), 4))
+
+
+def _render_check(checked, path: Path | None) -> None:
+    if checked.ok:
+        out.print(
+            f"The log still extends the head in {shown(path, limit=None)}: row {checked.seq} has its hash.",
+            markup=False,
+        )
+        return
+    out.print(f"The log no longer extends the head in {shown(path, limit=None)}.", markup=False)
+    out.print(f"Reason: {shown(checked.reason, limit=None)}", markup=False)
+
+
+def _render_export(path: Path, head: dict[str, Any] | None) -> None:
+    if head is None:
+        out.print(
+            f"No head was written to {shown(path, limit=None)}: the audit trail is not intact.",
+            markup=False,
+        )
+        return
+    out.print(
+        f"Signed head written to {shown(path, limit=None)}: row {head['seq']} of {head['rows']}, "
+        f"registry {head['registry']}, key {head['key_id']}.",
+        markup=False,
+    )
+    out.print(f"Head hash: {head['head_hash']}", markup=False)
+    out.print(f"Read out:  {_grouped(head['head_hash'])}", markup=False)
 
 
 def _render_report(report: AuditReport) -> None:

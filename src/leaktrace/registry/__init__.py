@@ -18,11 +18,13 @@ from leaktrace.registry.models import (
     AuditEntry,
     AuditReport,
     Copy,
+    HolderCodes,
+    KeyInfo,
     Recipient,
     UnknownAssetError,
     validate_recipient_id,
 )
-from leaktrace.registry.opening import init_registry, open_registry
+from leaktrace.registry.opening import init_registry, open_registry, read_registry_keys
 from leaktrace.registry.schema import SCHEMA_VERSION
 from leaktrace.registry.sql import SqlRegistry
 from leaktrace.registry.store import OriginalStore
@@ -34,6 +36,8 @@ __all__ = [
     "AuditEntry",
     "AuditReport",
     "Copy",
+    "HolderCodes",
+    "KeyInfo",
     "OriginalStore",
     "Recipient",
     "SqlRegistry",
@@ -44,6 +48,7 @@ __all__ = [
     "open_registry",
     "parse_key_text",
     "read_key_file",
+    "read_registry_keys",
     "validate_recipient_id",
     "write_key_file",
 ]

@@ -7,15 +7,19 @@ reads an asset's recipients with their cached codes in one query.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 
-from leaktrace.errors import UnknownRecipientError
-from leaktrace.registry.models import Copy, Recipient, validate_recipient_id
+from leaktrace.errors import RegistryKeyError, UnknownRecipientError
+from leaktrace.registry.models import Copy, HolderCodes, Recipient, validate_recipient_id
 from leaktrace.registry.rows import (
     CHUNK,
+    SHA256,
     check_sha,
     chunks,
     copy_from_row,
@@ -23,9 +27,34 @@ from leaktrace.registry.rows import (
     recipient_from_row,
     utcnow,
 )
-from leaktrace.registry.schema import as_utc, copies_t, recipients_t
+from leaktrace.registry.tables import as_utc, copies_t, keys_t, recipients_t
 
 MAX_CODE_BYTES = 1024
+
+
+def code_sha256(code: bytes | None) -> str | None:
+    """What a copy's audit row records of its cached code: its SHA-256 (the code itself would
+    grow every row by a kilobyte), or None for a copy recorded without a code."""
+    return None if code is None else hashlib.sha256(code).hexdigest()
+
+
+def _check_copy(c: Copy) -> None:
+    check_sha(c.output_sha256, "output_sha256")
+    validate_recipient_id(c.recipient_id)
+    if c.code is not None and (
+        not isinstance(c.code, bytes) or not 0 < len(c.code) <= MAX_CODE_BYTES
+    ):
+        raise ValueError(f"copy code must be 1-{MAX_CODE_BYTES} bytes")
+    if c.commitment is not None and (
+        not isinstance(c.commitment, str) or SHA256.fullmatch(c.commitment) is None
+    ):
+        raise ValueError(
+            f"copy commitment must be 64 lowercase hex characters, got {c.commitment!r:.80}"
+        )
+    if c.key_id is not None and (
+        not isinstance(c.key_id, int) or isinstance(c.key_id, bool) or c.key_id < 1
+    ):
+        raise ValueError(f"copy key_id must be a key id (1, 2, ...), got {c.key_id!r:.40}")
 
 
 class CopiesMixin:
@@ -46,17 +75,29 @@ class CopiesMixin:
         A copy whose (asset, recipient, output SHA-256) is already recorded, or appears earlier in
         the batch, is not recorded again: its first record is returned in its place. Raises
         :class:`UnknownAssetError` or :class:`UnknownRecipientError` for a dangling reference.
+
+        ``key_id`` defaults to the current key (:attr:`key_id`); another id must be one of the
+        registry's keys (a batch that began before a rotation records the key it marked with).
+        A ``commitment`` recorded with a ``code`` must be the one
+        :meth:`commit_code` gives for them (``ValueError`` otherwise): a commitment that does not
+        match its code is a bug in the caller, and would later look like tampering. The audit row
+        of each copy records its key id, commitment and the SHA-256 of its code, so
+        ``leaktrace audit`` notices when any of them is edited.
         """
         for c in cs:
-            check_sha(c.output_sha256, "output_sha256")
-            validate_recipient_id(c.recipient_id)
-            if c.code is not None and (
-                not isinstance(c.code, bytes) or not 0 < len(c.code) <= MAX_CODE_BYTES
-            ):
-                raise ValueError(f"copy code must be 1-{MAX_CODE_BYTES} bytes")
+            _check_copy(c)
         if not cs:
             return []
         now = utcnow()
+        cs = [c if c.key_id is not None else _with_key(c, self.key_id) for c in cs]
+        for c in cs:
+            if c.code is not None and c.commitment is not None:
+                expected = self.commit_code(c.asset_id, c.recipient_id, c.code, key_id=c.key_id)
+                if not hmac.compare_digest(expected, c.commitment):
+                    raise ValueError(
+                        f"the commitment of the copy of {c.asset_id} for {c.recipient_id} does "
+                        f"not match its code under key {c.key_id}"
+                    )
         with self._tx("recording copies", write=True) as conn:
             self._check_references(conn, cs)
             known: dict[tuple[str, str, str], Copy] = {}
@@ -83,6 +124,8 @@ class CopiesMixin:
                         "output_name": c.output_name,
                         "created_at": as_utc(c.created_at or now),
                         "code": c.code,
+                        "key_id": c.key_id,
+                        "commitment": c.commitment,
                     }
                     for c in fresh
                 ]
@@ -104,13 +147,22 @@ class CopiesMixin:
                         row["created_at"],
                         copy_id,
                         row["code"],
+                        row["key_id"],
+                        row["commitment"],
                     )
                     known[copy_key(copy)] = copy
                     detail = {k: row[k] for k in ("asset_id", "recipient_id", "output_sha256")}
                     items.append(
                         (
                             "copy recorded",
-                            {"copy_id": copy_id, **detail, "output_name": row["output_name"]},
+                            {
+                                "copy_id": copy_id,
+                                **detail,
+                                "output_name": row["output_name"],
+                                "key_id": row["key_id"],
+                                "commitment": row["commitment"],
+                                "code_sha256": code_sha256(row["code"]),
+                            },
                         )
                     )
                 self._append(conn, items)
@@ -125,6 +177,10 @@ class CopiesMixin:
             raise UnknownRecipientError(
                 f"no recipient {missing[0]} in the registry at {self.location}"
             )
+        known_keys = set(conn.execute(sa.select(keys_t.c.id)).scalars())
+        unknown = sorted({c.key_id for c in cs} - known_keys)
+        if unknown:
+            raise RegistryKeyError(f"the registry at {self.location} has no key {unknown[0]}")
 
     def list_copies(
         self,
@@ -196,6 +252,44 @@ class CopiesMixin:
                 if codes.get(rid) is None:
                     codes[rid] = code
         return list(codes), list(codes.values())  # both drivers return bytes for binary
+
+    def holder_codes(self, asset_id: str) -> HolderCodes:
+        """Who holds copies of one asset, per (recipient, key that made the copy), with the
+        cached code and commitment of each: what identify needs once a registry's key has been
+        rotated (see :class:`~leaktrace.registry.models.HolderCodes`).
+
+        One query, as :meth:`recipient_codes`; :class:`UnknownAssetError` if the asset is
+        unknown. Where a recipient has several copies made under one key, a cached code is
+        preferred, then the first recorded.
+        """
+        query = (
+            sa.select(
+                copies_t.c.recipient_id,
+                copies_t.c.key_id,
+                copies_t.c.code,
+                copies_t.c.commitment,
+            )
+            .where(copies_t.c.asset_id == asset_id)
+            .order_by(copies_t.c.recipient_id, copies_t.c.key_id, copies_t.c.id)
+        )
+        with self._tx("reading the codes of an asset's holders") as conn:
+            self._asset_exists(conn, asset_id)
+            rows = _fetch_plain(conn, query)
+        best: dict[tuple[str, int], tuple[bytes | None, str | None]] = {}
+        for rid, key_id, code, commitment in rows:
+            slot = (rid, int(key_id))
+            if slot not in best or (best[slot][0] is None and code is not None):
+                best[slot] = (None if code is None else bytes(code), commitment)
+        return HolderCodes(
+            [rid for rid, _ in best],
+            [key_id for _, key_id in best],
+            [code for code, _ in best.values()],
+            [commitment for _, commitment in best.values()],
+        )
+
+
+def _with_key(c: Copy, key_id: int) -> Copy:
+    return replace(c, key_id=key_id)
 
 
 def _fetch_plain(conn: sa.Connection, query: sa.Select) -> list[tuple]:

@@ -9,6 +9,8 @@ message: the registry is named by the URL without it, and driver messages are sc
 from __future__ import annotations
 
 import math
+import sqlite3
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,16 @@ from sqlalchemy import exc as sa_exc
 
 from leaktrace.errors import RegistryError
 
-__all__ = ["DB_FILE", "KEY_FILE", "ORIGINALS_DIR", "PgLocation", "is_url", "postgres_engine"]
+__all__ = [
+    "DB_FILE",
+    "KEY_FILE",
+    "ORIGINALS_DIR",
+    "SQLITE_MODES",
+    "PgLocation",
+    "is_url",
+    "postgres_engine",
+    "sqlite_engine",
+]
 
 DB_FILE = "registry.sqlite"
 KEY_FILE = "key"
@@ -31,21 +42,38 @@ def is_url(location: str) -> bool:
     return "://" in location
 
 
-def sqlite_engine(path: Path, timeout: float) -> sa.Engine:
-    """An engine on the SQLite file ``path``: WAL, foreign keys, full sync, busy timeout."""
-    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": timeout})
+#: How a SQLite file is opened: for writing, read-only (its WAL shared memory can still be made
+#: beside it), or as immutable (read-only media: nothing can be created beside the file, and
+#: nobody can change it, so SQLite need not lock it).
+SQLITE_MODES = ("rw", "ro", "immutable")
+
+
+def sqlite_engine(path: Path, timeout: float, *, mode: str = "rw") -> sa.Engine:
+    """An engine on the SQLite file ``path``: WAL, foreign keys, full sync, busy timeout; or a
+    read-only one (``mode`` ``"ro"`` or ``"immutable"``, see :data:`SQLITE_MODES`)."""
+    if mode not in SQLITE_MODES:
+        raise ValueError(f"mode must be one of {SQLITE_MODES}, got {mode!r}")
+    if mode == "rw":
+        engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": timeout})
+    else:
+        query = "mode=ro" + ("&immutable=1" if mode == "immutable" else "")
+        uri = f"file:{urllib.parse.quote(str(Path(path).absolute()))}?{query}"
+
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+
+        # A pool as for any file database (the "sqlite://" URL alone would mean one in memory).
+        engine = sa.create_engine("sqlite://", creator=connect, poolclass=sa.pool.QueuePool)
     busy_ms = max(0, int(timeout * 1000))
+    pragmas = [f"PRAGMA busy_timeout = {busy_ms}", "PRAGMA foreign_keys = ON"]
+    if mode == "rw":  # a read-only connection can neither change nor need these
+        pragmas += ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"]
 
     @sa.event.listens_for(engine, "connect")
     def _configure(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (see below)
         cur = dbapi_conn.cursor()
-        for pragma in (
-            f"PRAGMA busy_timeout = {busy_ms}",
-            "PRAGMA foreign_keys = ON",
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = FULL",
-        ):
+        for pragma in pragmas:
             cur.execute(pragma)
         cur.close()
 
@@ -98,8 +126,9 @@ def parse_postgres_url(location: str) -> PgLocation:
     )
 
 
-def postgres_engine(location: PgLocation, timeout: float) -> sa.Engine:
-    """An engine on a PostgreSQL database; every wait for a lock is bounded by ``timeout``."""
+def postgres_engine(location: PgLocation, timeout: float, *, read_only: bool = False) -> sa.Engine:
+    """An engine on a PostgreSQL database; every wait for a lock is bounded by ``timeout``. A
+    ``read_only`` one has the server refuse every write of its sessions, whatever the role may do."""
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -117,6 +146,8 @@ def postgres_engine(location: PgLocation, timeout: float) -> sa.Engine:
     def _configure(dbapi_conn: Any, _record: Any) -> None:
         with dbapi_conn.cursor() as cur:
             cur.execute(f"SET lock_timeout = {lock_ms}")
+            if read_only:
+                cur.execute("SET default_transaction_read_only = on")
         dbapi_conn.commit()
 
     return engine

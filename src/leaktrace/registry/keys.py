@@ -7,7 +7,6 @@ which tells a wrong key from the right one without revealing anything about it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import os
@@ -15,6 +14,7 @@ import string
 from pathlib import Path
 
 from leaktrace.errors import RegistryKeyError
+from leaktrace.registry.files import write_new_file
 
 __all__ = [
     "KEY_BYTES",
@@ -70,30 +70,20 @@ def key_fingerprint(key: bytes) -> str:
 def write_key_file(path: str | os.PathLike[str], key: bytes) -> None:
     """Write ``key`` as hex to a new file readable by its owner only (mode 0600).
 
-    The file is created with ``O_CREAT | O_EXCL`` and mode 0600 in one system call, so the key is
-    never readable by others, not even for an instant; an existing file is never overwritten.
+    The file is written to a temporary file created with mode 0600 and linked into place, so the
+    key is never readable by others, not even for an instant, a crash leaves no partial key file,
+    and an existing file is never overwritten.
     """
     check_key(key)
     p = Path(path)
     try:
-        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_new_file(p, (bytes(key).hex() + "\n").encode("ascii"))
     except FileExistsError:
         raise RegistryKeyError(
             f"a key file already exists at {p}: refusing to overwrite it"
         ) from None
     except OSError as exc:
-        raise RegistryKeyError(f"cannot create the key file {p}: {exc.strerror}") from None
-    try:
-        try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, (bytes(key).hex() + "\n").encode("ascii"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            p.unlink()
-        raise RegistryKeyError(f"cannot write the key file {p}: {exc.strerror}") from None
+        raise RegistryKeyError(f"cannot write the key file {p}: {exc.strerror or exc}") from None
 
 
 def read_key_file(path: str | os.PathLike[str]) -> bytes:

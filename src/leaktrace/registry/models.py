@@ -18,6 +18,8 @@ __all__ = [
     "AuditEntry",
     "AuditReport",
     "Copy",
+    "HolderCodes",
+    "KeyInfo",
     "Recipient",
     "UnknownAssetError",
     "validate_recipient_id",
@@ -85,7 +87,11 @@ class Copy:
     """One marked copy of an asset, given to one recipient.
 
     ``code`` is the recipient's packed code for the asset (``code_bits / 8`` bytes), cached so that
-    identify need not derive it again; ``None`` for copies recorded without it.
+    identify need not derive it again; ``None`` for copies recorded without it. ``key_id`` is the
+    registry key that made the copy (``None`` when recording: the current key; copies made before
+    keys had ids are key 1). ``commitment`` is the copy's commitment to its code (64 lowercase hex
+    characters, see :func:`leaktrace.registry.subkeys.code_commitment`), ``None`` for copies
+    recorded without one.
     """
 
     asset_id: str
@@ -95,6 +101,43 @@ class Copy:
     created_at: datetime | None = None
     id: int | None = None
     code: bytes | None = field(default=None, repr=False)
+    key_id: int | None = None
+    commitment: str | None = None
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """One of a registry's keys, as the registry records it: never the key itself.
+
+    ``available`` says whether this process holds the key; the newest key is the current one,
+    which marks new copies.
+    """
+
+    id: int
+    fingerprint: str
+    created_at: datetime | None
+    available: bool = False
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class HolderCodes:
+    """Who holds copies of one asset, one entry per (recipient, key that made the copy).
+
+    Parallel lists sorted by recipient id, then key id. A recipient who received copies made under
+    two keys (before and after a rotation) appears twice, once per key: each is a hypothesis of
+    its own. ``codes`` holds the cached packed code (``None`` where only copies without a cached
+    code exist: derive it with the key ``key_ids[i]``), ``commitments`` the commitment recorded
+    with it (``None`` where none was).
+    """
+
+    recipient_ids: list[str]
+    key_ids: list[int]
+    codes: list[bytes | None] = field(repr=False)
+    commitments: list[str | None] = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.recipient_ids)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from leaktrace.registry.models import (
     Recipient,
     validate_recipient_id,
 )
-from leaktrace.registry.schema import as_utc
+from leaktrace.registry.tables import as_utc
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 CHUNK = 500  # ids per IN (...) list: far below every back end's limit on bound parameters
@@ -74,6 +74,8 @@ def copy_from_row(row: Any) -> Copy:
         row.created_at,
         row.id,
         None if code is None else bytes(code),
+        int(row.key_id),
+        row.commitment,
     )
 
 

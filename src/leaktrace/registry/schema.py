@@ -1,9 +1,9 @@
-"""The registry's tables and their versioned migrations, one definition for every back end.
+"""The registry's schema versions and the migrations between them.
 
 A registry records its schema version in the ``meta`` table. Opening an older registry applies the
 missing migrations in order, inside one write transaction, and audits it; a newer one is refused.
 A new registry goes through the same steps from version 0, so an upgraded registry and a new one
-always end up with identical tables.
+always end up with identical tables. The tables themselves are defined in :mod:`.tables`.
 
 Version history:
 
@@ -14,22 +14,55 @@ Version history:
    version 2 keep ``NULL`` and identify derives those. ``meta.assets_revision`` counts changes to
    the assets table, so a process can keep the perceptual-hash table in memory and know when it
    is stale.
+3. A keyed audit chain and key ids. ``keys`` (``id``, ``fingerprint``, ``created_at``: never the
+   key) lists the registry's keys, the newest being the current one; the first key is key 1.
+   ``copies.key_id`` (old copies: 1) names the key that made a copy and ``copies.commitment``
+   holds its commitment to the recipient's code (``NULL`` for old copies). The audit chain's
+   ``row_hash`` becomes ``HMAC-SHA256(audit subkey, prev_hash + canonical row)``
+   (:mod:`.audit`), so rebuilding the chain after editing a row needs the key, which a PostgreSQL
+   registry never stores. The migration first verifies the old SHA-256 chain (and refuses, with
+   nothing changed, when it is broken), re-chains every row under key 1's audit subkey, records
+   the old head hash and row count in an ``audit chain keyed`` row, and pins the codes already
+   cached in ``copies`` in ``copy codes attested`` rows (which the old audit rows did not cover).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
+
+from leaktrace.errors import RegistryKeyError
+from leaktrace.registry import audit
+from leaktrace.registry.keys import check_key, key_fingerprint
+from leaktrace.registry.tables import (
+    LATEST_VERSION,
+    as_utc,
+    assets_t,
+    audit_t,
+    copies_t,
+    get_meta,
+    keys_t,
+    meta_t,
+    metadata,
+    recipients_t,
+    set_meta,
+    tables_at,
+)
 
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "MigrationContext",
+    "as_utc",
     "assets_t",
     "audit_t",
     "copies_t",
     "get_meta",
+    "keys_t",
     "meta_t",
     "metadata",
     "migrate",
@@ -37,150 +70,124 @@ __all__ = [
     "set_meta",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = LATEST_VERSION
 
-
-def as_utc(value: datetime | None) -> datetime:
-    """``value`` as an aware UTC datetime (naive ones are taken as UTC); now if ``None``."""
-    if value is None:
-        return datetime.now(UTC)
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-class UtcDateTime(sa.types.TypeDecorator):
-    """Aware UTC datetimes in, aware UTC datetimes out, on every back end."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        value = as_utc(value)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _tables(md: sa.MetaData, *, version: int) -> dict[str, sa.Table]:
-    """The tables as they are at schema ``version`` (1 or 2)."""
-    copy_columns: list[sa.Column] = []
-    if version >= 2:
-        copy_columns.append(sa.Column("code", sa.LargeBinary))
-    return {
-        "meta": sa.Table(
-            "meta",
-            md,
-            sa.Column("key", sa.String(200), primary_key=True),
-            sa.Column("value", sa.Text, nullable=False),
-        ),
-        "recipients": sa.Table(
-            "recipients",
-            md,
-            sa.Column("id", sa.String(64), primary_key=True),
-            sa.Column("name", sa.Text, nullable=False),
-            sa.Column("email", sa.Text),
-            sa.Column("org", sa.Text),
-            sa.Column("created_at", UtcDateTime, nullable=False),
-        ),
-        "assets": sa.Table(
-            "assets",
-            md,
-            sa.Column("id", sa.String(200), primary_key=True),
-            sa.Column("sha256", sa.String(64), nullable=False, unique=True),
-            sa.Column("file_name", sa.Text, nullable=False),
-            sa.Column("kind", sa.String(16), nullable=False),
-            sa.Column("width", sa.Integer, nullable=False),
-            sa.Column("height", sa.Integer, nullable=False),
-            sa.Column("phash", sa.BigInteger, nullable=False),
-            sa.Column("dhash", sa.BigInteger, nullable=False),
-            sa.Column("params", sa.Text, nullable=False),
-            sa.Column("created_at", UtcDateTime, nullable=False),
-            sa.Column("parent_id", sa.String(200), sa.ForeignKey("assets.id")),
-            sa.Column("page", sa.Integer),
-            sa.Index("ix_assets_kind", "kind"),
-            sa.Index("ix_assets_parent_id", "parent_id"),
-        ),
-        "copies": sa.Table(
-            "copies",
-            md,
-            sa.Column(
-                "id",
-                sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-                primary_key=True,
-                autoincrement=True,
-            ),
-            sa.Column("asset_id", sa.String(200), sa.ForeignKey("assets.id"), nullable=False),
-            sa.Column(
-                "recipient_id", sa.String(64), sa.ForeignKey("recipients.id"), nullable=False
-            ),
-            sa.Column("output_sha256", sa.String(64), nullable=False),
-            sa.Column("output_name", sa.Text, nullable=False),
-            sa.Column("created_at", UtcDateTime, nullable=False),
-            *copy_columns,
-            sa.UniqueConstraint(
-                "asset_id", "recipient_id", "output_sha256", name="uq_copies_triple"
-            ),
-            sa.Index("ix_copies_recipient_id", "recipient_id"),
-            sa.Index("ix_copies_output_sha256", "output_sha256"),
-        ),
-        "audit": sa.Table(
-            "audit",
-            md,
-            sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
-            sa.Column("at", UtcDateTime, nullable=False),
-            sa.Column("action", sa.String(100), nullable=False),
-            sa.Column("detail", sa.Text, nullable=False),
-            sa.Column("prev_hash", sa.String(64), nullable=False),
-            sa.Column("row_hash", sa.String(64), nullable=False),
-        ),
-    }
-
-
-#: The current tables, used by every query.
-metadata = sa.MetaData()
-_current = _tables(metadata, version=SCHEMA_VERSION)
-meta_t = _current["meta"]
-recipients_t = _current["recipients"]
-assets_t = _current["assets"]
-copies_t = _current["copies"]
-audit_t = _current["audit"]
+# Copies whose cached codes one "copy codes attested" row pins (about 100 KB of JSON).
+_ATTEST_CHUNK = 1000
 
 # Frozen: migration 1 must create exactly what version 1 was, whatever the current tables are.
 _v1 = sa.MetaData()
-_tables(_v1, version=1)
+tables_at(_v1, version=1)
+_v3 = sa.MetaData()
+_v3_keys = tables_at(_v3, version=3)["keys"]
 
 
-def get_meta(conn: sa.Connection, name: str) -> str | None:
-    return conn.execute(sa.select(meta_t.c.value).where(meta_t.c.key == name)).scalar()
+@dataclass(frozen=True)
+class MigrationContext:
+    """What a migration may need besides the connection.
+
+    ``key`` is the registry's first key (the only one a registry older than version 3 has);
+    ``location`` names the registry in messages.
+    """
+
+    key: bytes = field(repr=False)
+    location: str
 
 
-def set_meta(conn: sa.Connection, name: str, value: str) -> None:
-    if conn.execute(sa.update(meta_t).where(meta_t.c.key == name).values(value=value)).rowcount:
-        return
-    conn.execute(sa.insert(meta_t).values(key=name, value=value))
-
-
-def _migration_1(conn: sa.Connection) -> None:
+def _migration_1(conn: sa.Connection, ctx: MigrationContext) -> None:
     _v1.create_all(conn, checkfirst=False)
 
 
-def _migration_2(conn: sa.Connection) -> None:
+def _migration_2(conn: sa.Connection, ctx: MigrationContext) -> None:
     # ALTER TABLE ... ADD COLUMN of a nullable column is instant on both back ends: no rewrite.
     binary = sa.LargeBinary().compile(dialect=conn.dialect)
     conn.execute(sa.text(f"ALTER TABLE copies ADD COLUMN code {binary}"))
     set_meta(conn, "assets_revision", "0")
 
 
+def _migration_3(conn: sa.Connection, ctx: MigrationContext) -> None:
+    key = check_key(ctx.key)
+    fingerprint = key_fingerprint(key)
+    stored = get_meta(conn, "key_fingerprint")
+    if stored is None:  # a new registry: init records the fingerprint after the migrations
+        set_meta(conn, "key_fingerprint", fingerprint)
+    elif stored != fingerprint:
+        raise RegistryKeyError(
+            f"cannot upgrade the registry at {ctx.location}: the key given is not its first key"
+        )
+    _v3_keys.create(conn, checkfirst=False)
+    created = get_meta(conn, "created_at")
+    conn.execute(
+        sa.insert(keys_t).values(
+            id=1,
+            fingerprint=fingerprint,
+            created_at=as_utc(_parse_time(created)),
+        )
+    )
+    # A constant default: instant on PostgreSQL 11+ and on SQLite (no table rewrite).
+    conn.execute(sa.text("ALTER TABLE copies ADD COLUMN key_id INTEGER NOT NULL DEFAULT 1"))
+    conn.execute(sa.text("ALTER TABLE copies ADD COLUMN commitment VARCHAR(64)"))
+    old_head, rows = audit.key_legacy_chain(conn, key, ctx.location)
+    set_meta(conn, "audit_chain", audit.KEYED_CHAIN)
+    if rows == 0:  # a new registry: nothing was chained before
+        return
+    audit.append(
+        conn,
+        [
+            (
+                "audit chain keyed",
+                {
+                    "previous_chain": "sha256",
+                    "previous_head_hash": old_head,
+                    "previous_rows": rows,
+                    "key_id": 1,
+                    "key_fingerprint": fingerprint,
+                },
+            ),
+            *_code_attestations(conn),
+        ],
+        lambda _key_id: audit.chain_subkey(key),
+    )
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _code_attestations(conn: sa.Connection) -> list[tuple[str, dict]]:
+    """Audit rows pinning the codes cached before version 3, whose audit rows lack them."""
+    query = (
+        sa.select(copies_t.c.id, copies_t.c.code)
+        .where(copies_t.c.code.is_not(None))
+        .order_by(copies_t.c.id)
+    )
+    pinned = [
+        [int(copy_id), hashlib.sha256(bytes(code)).hexdigest()]
+        for copy_id, code in conn.execute(query)
+    ]
+    return [
+        ("copy codes attested", {"copies": pinned[i : i + _ATTEST_CHUNK]})
+        for i in range(0, len(pinned), _ATTEST_CHUNK)
+    ]
+
+
 #: Schema migrations by the version they produce, applied in order inside one write transaction.
-MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {1: _migration_1, 2: _migration_2}
+MIGRATIONS: dict[int, Callable[[sa.Connection, MigrationContext], None]] = {
+    1: _migration_1,
+    2: _migration_2,
+    3: _migration_3,
+}
 
 
-def migrate(conn: sa.Connection, start: int, target: int | None = None) -> None:
+def migrate(
+    conn: sa.Connection, start: int, target: int | None = None, *, ctx: MigrationContext
+) -> None:
     """Apply the migrations after version ``start`` up to ``target`` (default: the current)."""
     for version in range(start + 1, (SCHEMA_VERSION if target is None else target) + 1):
-        MIGRATIONS[version](conn)
+        MIGRATIONS[version](conn, ctx)
         set_meta(conn, "schema_version", str(version))

@@ -14,9 +14,8 @@ opening a registry in :mod:`.opening`.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
@@ -28,13 +27,14 @@ from sqlalchemy import exc as sa_exc
 from leaktrace.errors import (
     DuplicateRecipientError,
     RegistryError,
-    RegistryKeyError,
     RegistryNotFoundError,
+    RegistryReadOnlyError,
     UnknownRecipientError,
 )
 from leaktrace.registry import audit, schema
 from leaktrace.registry.copies import CopiesMixin
-from leaktrace.registry.keys import check_key, key_fingerprint
+from leaktrace.registry.keyed import KeysMixin, read_key_records
+from leaktrace.registry.keyring import KeySources
 from leaktrace.registry.models import (
     Asset,
     AuditEntry,
@@ -53,10 +53,12 @@ from leaktrace.registry.rows import (
 from leaktrace.registry.schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
+    MigrationContext,
     assets_t,
     audit_t,
     copies_t,
     get_meta,
+    keys_t,
     meta_t,
     metadata,
     recipients_t,
@@ -67,21 +69,29 @@ from leaktrace.registry.store import OriginalStore
 __all__ = ["SCHEMA_VERSION", "SqlRegistry"]
 
 # Kept importable from here: tests and tools that inspect the tables reach them through this module.
-_REEXPORTED = (MIGRATIONS, metadata, meta_t, recipients_t, assets_t, copies_t, audit_t)
+_REEXPORTED = (MIGRATIONS, metadata, meta_t, recipients_t, assets_t, copies_t, audit_t, keys_t)
 GENESIS_HASH = audit.GENESIS_HASH
-_RESERVED_SETTINGS = frozenset({"schema_version", "key_fingerprint", "assets_revision"})
+_RESERVED_SETTINGS = frozenset(
+    {"schema_version", "key_fingerprint", "assets_revision", "audit_chain"}
+)
 _PG_LOCK_KEY = int.from_bytes(
     hashlib.sha256(b"leaktrace/registry-write-lock").digest()[:8], "big", signed=True
 )
 
 
-class SqlRegistry(CopiesMixin):
+class SqlRegistry(CopiesMixin, KeysMixin):
     """Recipients, assets, copies and the audit log in one SQL database.
 
     Build it with :func:`init_registry` or :func:`open_registry`. ``location`` names the registry
     in messages (a directory, or a URL without its password); ``store`` holds the originals. Every
     public method raises :class:`~leaktrace.errors.RegistryError` (not a SQLAlchemy error) when the
     database is locked, read-only or unreachable.
+
+    ``read_only`` is true when the registry was opened read-only (asked for, or because writes are
+    refused: read-only media, a database role that may only read); then every method that would
+    write raises :class:`~leaktrace.errors.RegistryReadOnlyError` instead, ``append_audit``
+    included, and ``read_only_reason`` says why. An investigation logs to a
+    :class:`~leaktrace.registry.caselog.CaseLog` instead.
     """
 
     def __init__(
@@ -90,26 +100,28 @@ class SqlRegistry(CopiesMixin):
         *,
         backend: str,
         location: str,
-        key: bytes,
+        sources: KeySources,
         store: OriginalStore,
         timeout: float,
         secret: str | None = None,
         open_location: str | None = None,
+        read_only_reason: str | None = None,
     ) -> None:
         self._engine = engine
         self._open_location = open_location or location
         self.backend = backend
         self.location = location
-        self._key = check_key(key)
+        self._init_keys(sources)
         self.store = store
         self._timeout = timeout
         self._secret = secret or None  # the URL password, scrubbed from driver messages
         self._hash_cache: tuple[str, list[str], np.ndarray, np.ndarray] | None = None
+        self.read_only_reason = read_only_reason
 
     @property
-    def key(self) -> bytes:
-        """The registry's secret key. Never shown by ``repr`` or in any message."""
-        return self._key
+    def read_only(self) -> bool:
+        """Whether this registry object refuses every write (see the class docstring)."""
+        return self.read_only_reason is not None
 
     @property
     def open_location(self) -> str:
@@ -148,8 +160,12 @@ class SqlRegistry(CopiesMixin):
                 f"{where} is locked by another process (waited "
                 f"{self._timeout:g} s while {doing}): try again later"
             )
-        if "readonly" in low or "read-only" in low or state == "25006":
-            return RegistryError(f"{where} is read-only: {doing} needs write access to it")
+        if (
+            "readonly" in low
+            or "read-only" in low
+            or state in ("25006", "42501")  # read-only transaction; insufficient privilege
+        ):
+            return RegistryReadOnlyError(f"{where} is read-only: {doing} needs write access to it")
         if "unable to open database file" in low:
             return RegistryError(
                 f"cannot open {where}: check that its directory exists and is readable and writable"
@@ -163,6 +179,11 @@ class SqlRegistry(CopiesMixin):
     @contextmanager
     def _tx(self, doing: str, *, write: bool = False) -> Iterator[sa.Connection]:
         """A transaction; a writing one holds the registry's write lock until it ends."""
+        if write and self.read_only:
+            raise RegistryReadOnlyError(
+                f"the registry at {self.location} is open read-only ({self.read_only_reason}): "
+                f"{doing} needs write access to it"
+            )
         try:
             with self._engine.connect() as conn:
                 if write and self.backend == "sqlite":
@@ -175,9 +196,6 @@ class SqlRegistry(CopiesMixin):
                     yield conn
         except sa_exc.SQLAlchemyError as exc:
             raise self._error(exc, doing) from exc
-
-    def _append(self, conn: sa.Connection, items: list[tuple[str, dict]]) -> list[AuditEntry]:
-        return audit.append(conn, items)
 
     # -- recipients ------------------------------------------------------------------------
 
@@ -378,9 +396,25 @@ class SqlRegistry(CopiesMixin):
     # -- audit log -------------------------------------------------------------------------
 
     def append_audit(self, action: str, detail: dict) -> AuditEntry:
-        """Append one row to the hash-chained audit log (safe with concurrent processes)."""
+        """Append one row to the keyed, hash-chained audit log (safe with concurrent processes).
+
+        Raises :class:`~leaktrace.errors.RegistryReadOnlyError` on a read-only registry, without
+        writing anything: log to a :class:`~leaktrace.registry.caselog.CaseLog` instead (see
+        :func:`leaktrace.registry.caselog.log_event`).
+        """
         with self._tx("appending to the audit log", write=True) as conn:
             return self._append(conn, [(action, detail)])[0]
+
+    def append_audit_once(
+        self, action: str, build: Callable[[list[dict]], list[tuple[str, dict]]]
+    ) -> list[AuditEntry]:
+        """Append the rows ``build`` returns, in one write transaction that first hands it the
+        details of every existing row with ``action``: for what must be recorded once whatever
+        runs at the same time (merging a case file). Returns the rows appended."""
+        with self._tx("appending to the audit log", write=True) as conn:
+            query = sa.select(audit_t.c.detail).where(audit_t.c.action == action)
+            items = build([json.loads(text) for text in conn.execute(query).scalars()])
+            return self._append(conn, items) if items else []
 
     def list_audit(self, *, after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
         """Audit rows with ``seq > after_seq`` in order, at most ``limit`` of them."""
@@ -395,9 +429,18 @@ class SqlRegistry(CopiesMixin):
         ]
 
     def verify_audit(self) -> AuditReport:
-        """Recompute the hash chain and report the first row that does not match."""
+        """Recompute the keyed chain and report the first row that does not match.
+
+        Raises :class:`~leaktrace.errors.RegistryKeyError`, not a broken report, when part of the
+        log was chained under a key this process was not given.
+        """
         with self._tx("verifying the audit log") as conn:
-            return audit.verify(conn)
+            return audit.verify(conn, self._subkey_for())
+
+    def audit_head(self) -> tuple[int, str]:
+        """The last audit row's ``seq`` and ``row_hash`` (``(0, GENESIS_HASH)`` when empty)."""
+        with self._tx("reading the audit log") as conn:
+            return audit.head(conn)
 
     # -- settings --------------------------------------------------------------------------
 
@@ -421,23 +464,51 @@ class SqlRegistry(CopiesMixin):
     # -- schema ----------------------------------------------------------------------------
 
     def _check_and_migrate(self) -> None:
-        """Check the key against the stored fingerprint, then bring the schema up to date."""
+        """Match the keys to the stored fingerprints, then bring the schema up to date."""
         target = schema.SCHEMA_VERSION  # read at call time, so tests can stage a newer one
         with self._tx("opening the registry") as conn:
             if not sa.inspect(conn).has_table("meta"):
                 raise RegistryNotFoundError(f"no registry at {self.location}: run leaktrace init")
             version = int(get_meta(conn, "schema_version") or 0)
-            fingerprint = get_meta(conn, "key_fingerprint") or ""
-        if not hmac.compare_digest(fingerprint, key_fingerprint(self._key)):
-            raise RegistryKeyError(f"the key does not belong to this registry ({self.location})")
+            records = read_key_records(conn, min(version, target))
+            refused = self._writes_refused(conn)
+        if refused is not None and self.read_only_reason is None:
+            self.read_only_reason = refused
+        self._adopt_keys(records)
         if version > target:
             raise RegistryError(
                 f"the registry at {self.location} has schema version {version}, "
                 f"newer than this leaktrace supports ({target}): upgrade leaktrace"
             )
         if version < target:
+            if self.read_only:
+                raise RegistryReadOnlyError(
+                    f"the registry at {self.location} has schema version {version} and must be "
+                    f"upgraded to {target}, but it is open read-only ({self.read_only_reason}): "
+                    "open it once with write access, or work on a copy of it"
+                )
             with self._tx("migrating the registry schema", write=True) as conn:
                 start = int(get_meta(conn, "schema_version") or 0)
                 if start < target:
-                    schema.migrate(conn, start, target)
+                    ctx = MigrationContext(key=self.key_for(1), location=self.location)
+                    schema.migrate(conn, start, target, ctx=ctx)
                     self._append(conn, [("schema migrated", {"from": start, "to": target})])
+                records = read_key_records(conn, target)
+            self._adopt_keys(records)
+
+    def _writes_refused(self, conn: sa.Connection) -> str | None:
+        """Why the database would refuse this process's writes, or None. PostgreSQL only: a
+        SQLite file's writability is known before it is opened (see :mod:`.opening`)."""
+        if self.backend != "postgresql":
+            return None
+        row = conn.execute(
+            sa.text(
+                "SELECT current_setting('transaction_read_only'), "
+                "has_table_privilege('audit', 'INSERT'), current_user"
+            )
+        ).one()
+        if row[0] == "on":
+            return "the database server accepts no writes (a standby, or read-only by default)"
+        if not row[1]:
+            return f"the database role {row[2]} may not write to the registry's tables"
+        return None

@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from leaktrace.errors import RegistryError
+from leaktrace.errors import RegistryError, RegistryReadOnlyError
 from leaktrace.fsutil import atomic_write
 
 __all__ = ["OriginalStore"]
@@ -45,8 +45,19 @@ def _atomic_write(target: Path, data: bytes) -> None:
 class OriginalStore:
     """Originals by SHA-256 plus small named blobs, under one root directory."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, read_only_reason: str | None = None
+    ) -> None:
         self.root = Path(root)
+        #: Why this store must not be written (its registry is open read-only), or None.
+        self.read_only_reason = read_only_reason
+
+    def _writable(self, doing: str) -> None:
+        if self.read_only_reason is not None:
+            raise RegistryReadOnlyError(
+                f"the originals store at {self.root} belongs to a registry open read-only "
+                f"({self.read_only_reason}): {doing} needs write access to it"
+            )
 
     def __repr__(self) -> str:
         return f"OriginalStore({str(self.root)!r})"
@@ -62,6 +73,7 @@ class OriginalStore:
         target = self.path(sha)
         if target.is_file() and target.stat().st_size == len(data):
             return sha
+        self._writable("storing an original")
         try:
             _atomic_write(target, bytes(data))
         except OSError as exc:
@@ -103,6 +115,7 @@ class OriginalStore:
     def put_blob(self, name: str, data: bytes) -> None:
         """Store a small derived file under ``name``, replacing any previous content atomically."""
         target = self._blob_path(name)
+        self._writable(f"storing {name}")
         try:
             _atomic_write(target, bytes(data))
         except OSError as exc:
