@@ -36,6 +36,7 @@ EXIT_PARTIAL = 3
 EXIT_NOT_ATTRIBUTED = 4
 EXIT_AUDIT_BROKEN = 5
 EXIT_NOTHING_TO_DO = 6
+EXIT_MARK_REMOVED = 7
 # An error names what is wrong in one line; a 10,000-character name in it is cut.
 ERROR_LENGTH = 1000
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from leaktrace.cli.app import (
+    EXIT_MARK_REMOVED,
     EXIT_NOT_ATTRIBUTED,
     EXIT_PARTIAL,
     JsonOption,
@@ -28,7 +29,7 @@ from leaktrace.cli.app import (
 )
 from leaktrace.cli.display import shown, shown_text
 
-VERDICTS = ("attributed", "inconclusive", "unknown", "error")
+VERDICTS = ("attributed", "removed", "inconclusive", "unknown", "error")
 
 MaxFalseAccusationOption = Annotated[
     float,
@@ -58,7 +59,8 @@ def identify(
 ) -> None:
     """Find which asset a leaked file shows and whose copy it is.
 
-    Exit code 0 when a recipient is attributed, 4 when nobody is. --report FILE also writes a
+    Exit code 0 when a recipient is attributed, 4 when nobody is, 7 when a copy's mark was
+    deliberately removed (verdict "removed": named, not attributed). --report FILE also writes a
     self-contained HTML evidence report (pictures of the alignment, every score against the
     threshold, the distribution record), whatever the verdict.
 
@@ -82,6 +84,8 @@ def identify(
         _render_identification(result)
         if report is not None:
             out.print(f"Report:  {shown(report, limit=None)}")
+    if result.verdict == "removed":
+        raise typer.Exit(EXIT_MARK_REMOVED)
     if not result.attributed:
         raise typer.Exit(EXIT_NOT_ATTRIBUTED)
 
@@ -94,12 +98,18 @@ def _p(value: float | None) -> str:
 
 
 def _render_identification(result) -> None:
-    colour = {"attributed": "bold red", "inconclusive": "yellow", "unknown": "dim"}[result.verdict]
+    colour = {
+        "attributed": "bold red",
+        "removed": "bold magenta",
+        "inconclusive": "yellow",
+        "unknown": "dim",
+    }[result.verdict]
     out.print(Text.assemble("Verdict: ", (result.verdict, colour)))
     if result.asset is not None:
         out.print(f"Asset:   {shown(result.asset.id)}  {shown(result.asset.file_name)}")
     if result.recipient is not None:
-        out.print(f"Copy of: {shown(result.recipient.id)} ({shown(result.recipient.name)})")
+        label = "Mark removed from the copy of:" if result.verdict == "removed" else "Copy of:"
+        out.print(f"{label} {shown(result.recipient.id)} ({shown(result.recipient.name)})")
         out.print(
             f"Probability this is a coincidence: {_p(result.p_value)} (bound {result.threshold:.0e})",
             markup=False,
@@ -150,8 +160,9 @@ def scan(
     --json prints one JSON object per line and file: identify --json's fields, or
     {"file", "verdict": "error", "error"} for a file that failed.
 
-    Exit code 0 when every file was read and at least one was attributed, 4 when every file was
-    read and none was attributed, 3 when some files failed (the others are reported).
+    Exit code 0 when every file was read and at least one was attributed, 7 when none was but a
+    copy's mark was found deliberately removed, 4 when neither, 3 when some files failed (the
+    others are reported).
 
     Example: leaktrace scan crawl/ --report-dir evidence/
     """
@@ -184,6 +195,8 @@ def scan(
     if any(result.failed for result in results):
         raise typer.Exit(EXIT_PARTIAL)
     if not any(result.verdict == "attributed" for result in results):
+        if any(result.verdict == "removed" for result in results):
+            raise typer.Exit(EXIT_MARK_REMOVED)
         raise typer.Exit(EXIT_NOT_ATTRIBUTED)
 
 

@@ -88,6 +88,7 @@ class Decision:
     by_layer: list[dict]
     layers: list[str]
     family: int
+    removal: Attribution | None = None  # the statistic with the strongest removal evidence
 
     @property
     def p_value(self) -> float:
@@ -133,7 +134,8 @@ def decide(blocks: list[Block], decoys: int, bound: float, family: int) -> Decis
         for label, scores in results.items()
         if label != "all layers" or tests == 1
     ]
-    return Decision(results[statistic], statistic, tests, by_layer, list(layers), family)
+    removal = min(results.values(), key=lambda scores: scores.p_removal)
+    return Decision(results[statistic], statistic, tests, by_layer, list(layers), family, removal)
 
 
 def per_part(

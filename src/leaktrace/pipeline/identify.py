@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from leaktrace.engine.watermark.detect import DEFAULT_BOUND, DEFAULT_DECOYS
+from leaktrace.engine.watermark.detect import DEFAULT_BOUND, DEFAULT_DECOYS, normal_sf
 from leaktrace.errors import InputError
 from leaktrace.pipeline import decide as decision_rules
 from leaktrace.pipeline.evidence import Findings, Group
@@ -116,16 +116,25 @@ def _settle(registry, result: Identification, findings: Findings, *, bound, deco
             decision_rules.confirm_codes(group.blocks, decision.scores.significant)
             decided.append((group, decision))
     best = min(decided, key=lambda item: item[1].p_value) if decided else None
+    removal = None
     if best is not None and not best[1].scores.attributed:
-        # Nobody is proved anywhere: which work shows least chance agreement is itself chance
-        # (sister pages of a document all score noise), so the work reported is the one the
-        # medium located best, which it lists first.
-        best = decided[0]
+        removed = [item for item in decided if item[1].removal.removed]
+        if removed and not any(token.recipient for token in findings.tokens):
+            removal = best = min(removed, key=lambda item: item[1].removal.p_removal)
+        else:
+            # Nobody is proved anywhere: which work shows least chance agreement is itself
+            # chance (sister pages of a document all score noise), so the work reported is the
+            # one the medium located best, which it lists first.
+            best = decided[0]
     result.asset = best[0].asset if best is not None else findings.asset
     if best is not None:
         _report_scores(registry, result, *best, family, [g.asset.id for g, _ in decided])
     _report_tokens(registry, result, findings)
+    if removal is not None:
+        _report_removal(registry, result, removal[1])
     _report_distribution(registry, result)
+    if result.verdict == "removed":
+        return
     if not result.attributed:
         result.verdict = "inconclusive"
         best_text = ""
@@ -183,12 +192,44 @@ def _report_tokens(registry, result: Identification, findings: Findings) -> None
         )
 
 
+def _report_removal(registry, result: Identification, decision) -> None:
+    """A leak strongly anti-correlated with exactly one copy: someone holding the original
+    subtracted that copy's difference and overshot. No innocent leak can do that (an innocent's
+    score is N(0, 1) in both tails), so it is its own verdict, never an attribution."""
+    scores = decision.removal
+    rid = scores.removed[0]
+    at = scores.recipient_ids.index(rid)
+    recipient = registry.get_recipient(rid)
+    p_value = max(scores.p_removal, decision_rules.SMALLEST_REPORTED_P)
+    line = {
+        "id": rid,
+        "name": recipient.name,
+        "score": round(float(scores.z[at]), 3),
+        "p_value": p_value,
+        "p_value_single": float(normal_sf(-scores.z[at])),
+    }
+    result.verdict, result.recipient, result.p_value = "removed", recipient, p_value
+    if all(c["id"] != rid for c in result.candidates):
+        result.candidates.append(line)
+    result.evidence["removal"] = {
+        **line,
+        "others_removed": scores.removed[1:],
+        "correction": "Bonferroni over both tails: 2 x the hypotheses tested",
+        "hypotheses_tested": 2 * decision.family * decision.tests,
+    }
+    result.reason = (
+        f"the mark was deliberately removed from {rid}'s copy: the leak is anti-correlated with "
+        f"that copy's keyed pattern (z = {float(scores.z[at]):.1f}), which no innocent leak can "
+        "be; this shows whose copy was altered, and is not an attribution"
+    )
+
+
 def _report_distribution(registry, result: Identification) -> None:
     """Who received the accused copies, and whose copy the leak is byte for byte."""
     if result.asset is None:
         return
     accused = []
-    if result.recipient is not None:
+    if result.recipient is not None:  # attributed, or the copy whose mark was removed
         accused = list(dict.fromkeys([result.recipient.id, *(c["id"] for c in result.significant)]))
     copies = (
         registry.list_copies(asset_id=result.asset.id, recipient_ids=accused) if accused else []

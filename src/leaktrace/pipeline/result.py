@@ -8,6 +8,11 @@ Verdicts:
 ``inconclusive``
     The asset was found but nobody could be proved: the alignment could not be verified, or no
     score passed the bound. An honest answer, not a failure.
+``removed``
+    The leak is anti-correlated with exactly one copy far beyond chance: its mark was removed
+    on purpose by someone holding the original (the subtraction overshot). ``recipient`` names
+    that copy's holder and ``p_value`` is the family-wise probability of so low a score by
+    chance, corrected for both tails. It says whose copy was altered; it is not an attribution.
 ``unknown``
     The leak matches no registered asset.
 """

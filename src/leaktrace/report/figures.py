@@ -70,6 +70,7 @@ def score_plot(
     threshold_z: float,
     accused: set[str],
     hypotheses: int,
+    removal_z: float | None = None,
 ) -> bytes:
     """Every reported recipient's score as a dot, best at the top, against the threshold line.
 
@@ -84,6 +85,9 @@ def score_plot(
     hypotheses : int
         Hypotheses the correction counts ((asset, recipient) pairs, times the statistics a PDF
         compares), for the caption.
+    removal_z : float, optional
+        The lower threshold, drawn when a copy's mark was found removed (a score that far below
+        zero is no innocent's).
     """
     rows = candidates[::-1]  # matplotlib draws the first row at the bottom
     height = 150 + 26 * len(rows)
@@ -103,10 +107,19 @@ def score_plot(
         label=f"threshold z = {threshold_z:.2f}",
         zorder=1,
     )
+    if removal_z is not None:
+        axes.axvline(
+            removal_z,
+            color=THRESHOLD,
+            linestyle=":",
+            linewidth=1.5,
+            label=f"mark removed below z = {removal_z:.2f}",
+            zorder=1,
+        )
     axes.axvline(0, color="#95a5a6", linewidth=0.8, zorder=1)
     axes.set_yticks(positions, [row["id"] for row in rows])
     axes.set_ylim(-0.8, len(rows) - 0.2)
-    low = min(-4.0, float(scores.min()) - 1.0)
+    low = min(-4.0, float(scores.min()) * 1.08 - 1.0, (removal_z or 0.0) * 1.08 - 1.0)
     high = max(threshold_z, float(scores.max())) * 1.08 + 1.0
     axes.set_xlim(low, high)
     axes.set_xlabel("score z (standard deviations of the innocent null)")
@@ -115,7 +128,10 @@ def score_plot(
     tested = f"{hypotheses} hypothes{'is' if hypotheses == 1 else 'es'} tested"
     shown = f"all, {tested}" if len(rows) >= hypotheses else f"the {len(rows)} best, {tested}"
     axes.set_title(f"Recipients' scores: {shown}", loc="left", fontsize=11)
-    axes.legend(loc="lower right", fontsize=8, frameon=False)
+    # A removed copy's dot sits at the bottom left: the legend goes where it cannot hide it.
+    axes.legend(
+        loc="upper left" if removal_z is not None else "lower right", fontsize=8, frameon=False
+    )
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(axis="x", color="#dddddd", linewidth=0.6)
     axes.set_axisbelow(True)

@@ -24,6 +24,7 @@ from leaktrace.pipeline.result import STATEMENT
 
 VERDICT_HEADLINES = {
     "attributed": "Attributed",
+    "removed": "Mark deliberately removed from a copy (not an attribution)",
     "inconclusive": "Inconclusive: nobody is accused",
     "unknown": "Unknown: the file matches no registered asset",
     "error": "Not identified: the file could not be read",
@@ -118,8 +119,17 @@ def _scores(result, hypotheses: int) -> dict[str, Any] | None:
         return None
     threshold = figures.z_threshold(result.threshold, hypotheses)
     accused = {c["id"] for c in result.significant}
+    removal = result.evidence.get("removal")
+    removal_z = None
+    if removal:  # the lower tail is tested too: its line is where both tails' correction puts it
+        removal_z = -figures.z_threshold(result.threshold, 2 * hypotheses)
+        accused.add(removal["id"])
     plot = figures.score_plot(
-        result.candidates, threshold_z=threshold, accused=accused, hypotheses=hypotheses
+        result.candidates,
+        threshold_z=threshold,
+        accused=accused,
+        hypotheses=hypotheses,
+        removal_z=removal_z,
     )
     return {"plot": figures.data_uri(plot), "threshold_z": threshold, "accused": accused}
 

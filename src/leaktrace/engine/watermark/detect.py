@@ -65,6 +65,11 @@ class Attribution:
     null: NullModel
     bound: float
     significant: list[str] = field(default_factory=list)
+    # The other tail: recipients whose score is so far *below* zero that the leak must have had
+    # their copy's mark subtracted (overshooting), lowest first, with the family-wise p-value of
+    # the lowest, corrected for both tails (2 x the hypotheses).
+    removed: list[str] = field(default_factory=list)
+    p_removal: float = 1.0
 
     @property
     def best(self) -> str | None:
@@ -160,4 +165,10 @@ def attribute(
     family = max(1, len(ids), family_size or 0)
     p_family = np.minimum(1.0, p_single * family)
     significant = [ids[i] for i in np.flatnonzero(p_family <= bound)]
-    return Attribution(ids, z, p_single, p_family, null, bound, significant)
+    # An innocent's score is the same exact N(0, 1) in both tails. A leak anti-correlated with
+    # one copy beyond chance is that copy with its mark removed by someone holding the
+    # original; testing both tails doubles the hypotheses.
+    p_low = np.minimum(1.0, 2.0 * family * normal_sf(-z[::-1]))
+    removed = [ids[len(ids) - 1 - i] for i in np.flatnonzero(p_low <= bound)]
+    p_removal = float(p_low[0]) if len(p_low) else 1.0
+    return Attribution(ids, z, p_single, p_family, null, bound, significant, removed, p_removal)
