@@ -3,18 +3,72 @@
 Registry back ends: ``registry_location`` runs a test once per back end. PostgreSQL needs a server
 named by ``LEAKTRACE_TEST_PG_URL`` (``scripts/with-postgres pytest`` provides one); without it the
 PostgreSQL runs skip, or fail when ``CI=true``.
+
+Every test that depends on the environment (a PostgreSQL server, Ghostscript, a HEIF encoder,
+root's mounts) goes through :func:`environment_missing`: it skips on a developer's machine and
+fails under ``CI=true``, where the test command provides all of them, so that no test CI is
+meant to run is skipped quietly. :func:`read_only_paths` makes files and folders read-only for
+real, also as root (who ignores permission bits; CI runs as root).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 PG_URL_ENV = "LEAKTRACE_TEST_PG_URL"
+
+
+def environment_missing(reason: str) -> NoReturn:
+    """Skip a test this machine cannot run; under ``CI=true`` that is a failure instead."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"cannot run on CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _ran(*command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+@contextlib.contextmanager
+def read_only_paths(*paths: Path) -> Iterator[None]:
+    """Make files and folders read-only for this process and its children, and always undo it.
+
+    As another user: permission bits. As root, who ignores them: a read-only bind mount of each
+    path (files and folders alike), else ``chattr +i``; neither possible is
+    :func:`environment_missing`.
+    """
+    undo: list[tuple[str, ...]] = []
+    try:
+        for path in paths:
+            if os.geteuid() != 0:
+                mode = path.stat().st_mode & 0o7777
+                path.chmod(mode & ~0o222)
+                undo.append(("chmod", f"{mode:o}", str(path)))
+                continue
+            mounted = _ran("mount", "--bind", str(path), str(path))
+            if mounted.returncode == 0:
+                undo.append(("umount", str(path)))
+                if _ran("mount", "-o", "remount,bind,ro", str(path)).returncode == 0:
+                    continue
+            if _ran("chattr", "+i", str(path)).returncode == 0:
+                undo.append(("chattr", "-i", str(path)))
+                continue
+            environment_missing(
+                f"cannot make {path} read-only as root (mount: {mounted.stderr.strip()}; "
+                "no chattr either)"
+            )
+        yield
+    finally:
+        for command in reversed(undo):
+            subprocess.run(command, check=True)
 
 
 @pytest.fixture(scope="session")
@@ -26,9 +80,7 @@ def pg_server_url() -> str:
             f"set {PG_URL_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/postgres) "
             "or run the tests through scripts/with-postgres"
         )
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL tests cannot run on CI: {how}", pytrace=False)
-        pytest.skip(f"PostgreSQL tests need a server: {how}")
+        environment_missing(f"PostgreSQL tests need a server: {how}")
     return url
 
 

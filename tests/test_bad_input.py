@@ -29,6 +29,7 @@ import pytest
 from PIL import Image, ImageDraw
 from typer.testing import CliRunner
 
+from conftest import environment_missing, read_only_paths
 from leaktrace import api
 from leaktrace.cli import app
 from leaktrace.errors import RegistryError
@@ -414,34 +415,6 @@ def _try(*command: str) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def read_only(*paths: Path) -> Iterator[None]:
-    """Make files and folders read-only for this process, and always undo it.
-
-    Root ignores permission bits, so as root: ``chattr +i`` (immutable), else a read-only bind
-    mount of each path; as another user: permission bits.
-    """
-    undo: list[list[str]] = []
-    try:
-        for path in paths:
-            if os.geteuid() != 0:
-                mode = path.stat().st_mode & 0o7777
-                path.chmod(mode & ~0o222)
-                undo.append(["chmod", f"{mode:o}", str(path)])
-            elif _try("chattr", "+i", str(path)):
-                undo.append(["chattr", "-i", str(path)])
-            elif _try("mount", "--bind", str(path), str(path)):
-                undo.append(["umount", str(path)])
-                if not _try("mount", "-o", "remount,bind,ro", str(path)):
-                    pytest.skip("needs a non-root user or chattr/mount")
-            else:
-                pytest.skip("needs a non-root user or chattr/mount")
-        yield
-    finally:
-        for command in reversed(undo):
-            subprocess.run(command, check=True)
-
-
 @pytest.mark.parametrize("what", ["database file", "registry folder"])
 def test_read_only_registry(tmp_path, what):
     location = new_registry(tmp_path)
@@ -452,7 +425,7 @@ def test_read_only_registry(tmp_path, what):
     if what == "registry folder":
         locked += [root, root / "key", root / "originals"]
     store_before = files_under(root / "originals")
-    with read_only(*locked):
+    with read_only_paths(*locked):
         mark = run_process("--registry", location, "mark", str(ROCKET), "--all", "--out", str(out))
         listing = run_process("--registry", location, "recipients", "list", "--json")
     # The registry opens read-only by itself: reading still works, writing is one clear error.
@@ -473,7 +446,7 @@ def small_tmpfs(folder: Path, size: int) -> Iterator[Path]:
         text=True,
     )
     if proc.returncode != 0:
-        pytest.skip(f"needs root to mount a small tmpfs: {proc.stderr.strip()}")
+        environment_missing(f"needs root to mount a small tmpfs: {proc.stderr.strip()}")
     try:
         yield folder
     finally:
@@ -504,7 +477,7 @@ def test_read_only_output_folder(tmp_path, blocked):
     out = tmp_path / "out"
     target = out / "alice" if blocked == "recipient folder" else out
     target.mkdir(parents=True)
-    with read_only(target):
+    with read_only_paths(target):
         result = run("--registry", location, "mark", str(ROCKET), "--all", "--out", str(out))
     needle = "cannot write" if blocked == "recipient folder" else "cannot create folder"
     assert_one_line_error(result, 1, needle, "alice")

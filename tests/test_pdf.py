@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from conftest import environment_missing
 from leaktrace.cli import app
 from leaktrace.simulate import pdf as simulate
 
@@ -144,8 +145,9 @@ def test_pages_copied_into_a_new_document_are_attributed(world, tmp_path):
     assert [p["document_page"] for p in found["evidence"]["pages"]] == [2]
 
 
-@pytest.mark.skipif(simulate.ghostscript() is None, reason="needs gs: scripts/ensure-ghostscript")
 def test_printed_to_pdf_is_attributed(world, tmp_path):
+    if simulate.ghostscript() is None:
+        environment_missing("needs gs: scripts/ensure-ghostscript")
     leak = tmp_path / "printed.pdf"
     leak.write_bytes(simulate.print_to_pdf(copy_of(world, "alice", PACKET[1])))
     found = identify(world, leak)

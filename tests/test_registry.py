@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from conftest import read_only_paths
 from leaktrace.errors import (
     DuplicateRecipientError,
     InvalidRecipientIdError,
@@ -358,19 +359,18 @@ def test_locked_registry_gives_a_clear_error(registry, registry_location, tmp_pa
         reg.close()
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores permissions")
 def test_read_only_sqlite_registry(tmp_path):
     location = tmp_path / "reg"
     init_registry(str(location), key=KEY).close()
-    for path in location.iterdir():
-        path.chmod(0o444 if path.is_file() else 0o555)
-    location.chmod(0o555)
-    try:
-        with pytest.raises(RegistryError, match="read-only|cannot open"):
-            reg = open_registry(str(location), key=KEY)
-            reg.add_recipient(Recipient("alice", "Alice"))
-    finally:
-        location.chmod(0o755)
+    with read_only_paths(location):
+        reg = open_registry(str(location), key=KEY)
+        try:
+            assert reg.read_only
+            assert [r.id for r in reg.list_recipients()] == []
+            with pytest.raises(RegistryError, match="read-only"):
+                reg.add_recipient(Recipient("alice", "Alice"))
+        finally:
+            reg.close()
 
 
 # -- recipients -------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ import base64
 import html
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -23,6 +22,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from conftest import environment_missing
 from leaktrace import __version__, api
 from leaktrace.cli import app
 from leaktrace.errors import InputError
@@ -216,10 +216,9 @@ def chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    why = "no chromium on PATH: run scripts/ensure-chromium (as root it installs Debian's chromium)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"the report's browser test cannot run on CI: {why}", pytrace=False)
-    pytest.skip(why)
+    environment_missing(
+        "no chromium on PATH: run scripts/ensure-chromium (as root it installs Debian's chromium)"
+    )
 
 
 def render(report: Path, out_dir: Path) -> tuple[str, str, Path]:
