@@ -238,9 +238,13 @@ def _read_cluster(reference: _Reference, cluster, ref2leak, leak: str, leak_fold
     # its edge would make the comparison meaningless.
     window = []
     for entry in reference.entries:
+        if entry[0] == entry[1]:
+            # A location of no folded width (a space) lies between the anchors when it touches them.
+            if e <= entry[0] <= s:
+                window.append(entry)
+            continue
         if entry[1] <= e or entry[0] >= s:
-            if not (entry[0] == entry[1] and e < entry[0] < s):
-                continue
+            continue
         if entry[0] < e or entry[1] > s:
             return None, ""
         window.append(entry)
@@ -256,7 +260,7 @@ def _read_cluster(reference: _Reference, cluster, ref2leak, leak: str, leak_fold
     if np.prod([len(o) for o in options]) > _MAX_COMBINATIONS:
         return None, leak_raw
     folded_leak = fold(leak_raw).text
-    light_leak = light(leak_raw).strip()
+    light_leak = light(leak_raw)
     combos, folded_texts, light_texts = [], [], []
     for combo in itertools.product(*[range(len(o)) for o in options]):
         pieces, cursor = [], raw_start
@@ -268,7 +272,7 @@ def _read_cluster(reference: _Reference, cluster, ref2leak, leak: str, leak_fold
         candidate = "".join(pieces)
         combos.append(combo)
         folded_texts.append(fold(candidate).text)
-        light_texts.append(light(candidate).strip())
+        light_texts.append(light(candidate))
     matches = [i for i, t in enumerate(folded_texts) if t == folded_leak]
     if not matches and len(folded_leak) >= 4:
         from rapidfuzz.distance import Levenshtein  # noqa: PLC0415
@@ -321,13 +325,30 @@ def read_leak(index: ReferenceIndex, leak: str) -> list[DocumentReading]:
     maps: dict[int, np.ndarray] = {}
     counts: Counter = Counter()
     matched: Counter = Counter()
+    last_end: dict[int, int] = {}
     for a, b in spans:
         sentence = leak_folded.text[a:b]
-        for number, diagonal in _place(index, sentence).items():
+        placed = _place(index, sentence)
+        # A short sentence whose words all vary (dense Chinese variants) shares few grams with
+        # the original; try it where the previous sentence of the leak ended.
+        for number, end in last_end.items():
+            if number not in placed:
+                placed[number] = -end - 1
+        for number, diagonal in placed.items():
             reference = index.references[number].folded.text
             ref2leak = maps.setdefault(number, np.full(len(reference), -1, dtype=np.int64))
-            matched[number] += _align(sentence, a, reference, diagonal, ref2leak)
+            if diagonal < 0:
+                trial = ref2leak.copy()
+                gained = _align(sentence, a, reference, -diagonal - 1, trial)
+                if gained < 0.6 * len(sentence):
+                    continue
+                ref2leak[:] = trial
+                matched[number] += gained
+                diagonal = -diagonal - 1
+            else:
+                matched[number] += _align(sentence, a, reference, diagonal, ref2leak)
             counts[number] += 1
+            last_end[number] = diagonal + len(sentence)
     ocr_spacing = _OCR_CJK_SPACING.search(leak) is not None
     readings = []
     for number, ref2leak in maps.items():
