@@ -210,27 +210,36 @@ def _align(sentence: str, start: int, reference: str, offset: int, ref2leak: np.
     return matched
 
 
-def _run_ok(run: np.ndarray) -> bool:
-    return run.size == _ANCHOR and bool((run >= 0).all()) and bool((np.diff(run) == 1).all())
+def _good_runs(ref2leak: np.ndarray) -> np.ndarray:
+    """``good[i]``: reference characters ``i .. i + _ANCHOR - 1`` map to consecutive leak characters."""
+    good = np.zeros(len(ref2leak) + 1, dtype=bool)
+    if len(ref2leak) >= _ANCHOR:
+        a, b, c = ref2leak[:-2], ref2leak[1:-1], ref2leak[2:]
+        good[: len(a)] = (a >= 0) & (b == a + 1) & (c == b + 1)
+    return good
 
 
-def _anchored(ref2leak: np.ndarray, fa: int, fb: int) -> tuple[int, int] | None:
+def _anchored(ref2leak: np.ndarray, good: np.ndarray, fa: int, fb: int) -> tuple[int, int] | None:
     """The nearest anchors around ``[fa, fb)``: reference positions ``(e, s)`` with ``e <= fa``
     ending a run of matched characters and ``s >= fb`` starting one (within ``_SLACK``)."""
-    left = next((e for e in range(fa, max(_ANCHOR, fa - _SLACK) - 1, -1) if _run_ok(ref2leak[e - _ANCHOR : e])), None)
-    last = len(ref2leak) - _ANCHOR
-    right = next((s for s in range(fb, min(last, fb + _SLACK) + 1) if _run_ok(ref2leak[s : s + _ANCHOR])), None)
-    if left is None or right is None or ref2leak[right] <= ref2leak[left - 1]:
+    lo = max(0, fa - _SLACK - _ANCHOR)
+    left_window = np.flatnonzero(good[lo : max(lo, fa - _ANCHOR + 1)])
+    right_window = np.flatnonzero(good[fb : fb + _SLACK + 1])
+    if left_window.size == 0 or right_window.size == 0:
+        return None
+    left = lo + int(left_window[-1]) + _ANCHOR
+    right = fb + int(right_window[0])
+    if right + _ANCHOR > len(ref2leak) or ref2leak[right] <= ref2leak[left - 1]:
         return None
     return left, right
 
 
-def _read_cluster(reference: _Reference, cluster, ref2leak, leak: str, leak_folded: Folded):
+def _read_cluster(reference: _Reference, cluster, ref2leak, good, leak: str, leak_folded: Folded):
     """``{(point, location): set of variants}`` for one cluster, or ``None`` if unread."""
     plan = reference.document.plan
     fa = min(e[0] for e in cluster)
     fb = max(e[1] for e in cluster)
-    anchors = _anchored(ref2leak, fa, fb)
+    anchors = _anchored(ref2leak, good, fa, fb)
     if anchors is None:
         return None, ""
     e, s = anchors
@@ -357,8 +366,12 @@ def read_leak(index: ReferenceIndex, leak: str) -> list[DocumentReading]:
         seen: dict[int, set[int]] = defaultdict(set)
         shown: dict[int, list[str]] = defaultdict(list)
         unread = 0
+        good = _good_runs(ref2leak)
         for cluster in reference.clusters:
-            result, raw = _read_cluster(reference, cluster, ref2leak, leak, leak_folded)
+            if not good[max(0, cluster[0][0] - _SLACK) : cluster[-1][1] + _SLACK].any():
+                unread += 1
+                continue
+            result, raw = _read_cluster(reference, cluster, ref2leak, good, leak, leak_folded)
             if result is None:
                 unread += 1
                 continue
