@@ -1,7 +1,9 @@
 """Built-in format and typographic rules: the same value or punctuation, written another way.
 
-Every rule here is *linked*: one keyed draw per document chooses the variant for all its places,
-so a copy stays consistent with itself (a price sheet never mixes ``$1,200`` and ``$1200``).
+Every rule here but ``comma.introductory`` is *linked*: one keyed draw per document chooses the
+variant for all its places, so a copy stays consistent with itself (a price sheet never mixes
+``$1,200`` and ``$1200``). The comma after a short opening phrase is optional in every style
+guide and writers mix it freely, so each place is its own draw.
 
 ==================  =============  ===================================================  =========
 rule                family         alternatives                                          natural
@@ -12,6 +14,8 @@ unit.space          format         ``75 kWh`` / ``75kWh`` (a listed unit after a
 unit.kwh            typographic    ``kWh`` / ``kW·h``                                    ``kWh``
 date.order          format         ``March 5, 2026`` / ``5 March 2026``                  -
 list.serial-comma   format         ``a, b, and c`` / ``a, b and c`` (3+ short items)     -
+comma.introductory  format         ``In 2026, the`` / ``In 2026 the`` (a short opening    -
+                                   phrase of 1-4 words; one draw per place, not linked)
 quotes.double       typographic    ``“…”`` / ``"…"`` (Latin text)                         ``"``
 quotes.apostrophe   typographic    ``’`` / ``'`` inside a word                            ``'``
 dash.parenthetic    typographic    ``word—word`` / ``word – word``                       -
@@ -50,6 +54,10 @@ _DATE_MDY = re.compile(rf"\b({_MONTHS}) (\d{{1,2}}), (\d{{4}})\b")
 _DATE_DMY = re.compile(rf"\b(\d{{1,2}}) ({_MONTHS}) (\d{{4}})\b")
 _SERIES = re.compile(
     r"\b[\w-]+(?: [\w-]+)?, [\w-]+(?: [\w-]+)?, (?:[\w-]+(?: [\w-]+)?, )*[\w-]+(?: [\w-]+)?(,?) (?:and|or) (?=[\w-])"
+)
+_INTRO = re.compile(
+    r"(?:^|(?<=[.!?]\s))(?:In|On|At|During|By|Since|After|Before|Until|Within|Over|For|Today|Currently|Now|Traditionally|Typically|Historically|Here|Meanwhile)"
+    r"(?: [\w’'-]+){0,3}(, )(?=[a-z]|[A-Z][a-z])"
 )
 _CURLY_PAIR = re.compile(r"“([^“”\n]{1,400})”")
 _STRAIGHT_PAIR = re.compile(r"(?:(?<=^)|(?<=[\s(\[]))\"([^\"\n]{1,400})\"(?=[\s.,;:!?)\]]|$)")
@@ -108,6 +116,17 @@ def _series(text: str) -> list[Candidate]:
     return out
 
 
+def _introductory_commas(text: str) -> list[Candidate]:
+    out = []
+    for m in _INTRO.finditer(text):
+        start, end = m.span(1)
+        phrase = text[m.start() : start]
+        if any(word in phrase.split() for word in ("that", "which", "and", "or", "if", "when", "is", "are", "was", "were")):
+            continue
+        out.append(Candidate("comma.introductory", "format", start, end, (", ", " "), 0))
+    return out
+
+
 def _latin_quotes(text: str) -> list[Candidate]:
     out = []
     for pattern, original in ((_CURLY_PAIR, 0), (_STRAIGHT_PAIR, 1)):
@@ -154,6 +173,6 @@ def _chinese(text: str) -> list[Candidate]:
 def format_candidates(text: str, protected: tuple[tuple[int, int], ...]) -> list[Candidate]:
     """Every place in ``text`` where a built-in rule applies, outside ``protected``."""
     found: list[Candidate] = []
-    for finder in (_grouping, _units, _dates, _series, _latin_quotes, _dashes, _chinese):
+    for finder in (_grouping, _units, _dates, _series, _introductory_commas, _latin_quotes, _dashes, _chinese):
         found.extend(c for c in finder(text) if not overlaps(protected, c.start, c.end))
     return found

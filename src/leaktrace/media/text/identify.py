@@ -10,7 +10,14 @@ from .align import DocumentReading, ReferenceIndex, RegisteredText, read_leak
 from .choices import decode_code, keyed_choices
 from .score import DEFAULT_BOUND, TextAttribution, attribute_agreements
 
-__all__ = ["DocumentEvidence", "PointEvidence", "TextIdentification", "codes_for", "identify_text"]
+__all__ = [
+    "DocumentEvidence",
+    "PointEvidence",
+    "TextIdentification",
+    "attribute_readings",
+    "codes_for",
+    "identify_text",
+]
 
 # A document must share this many aligned characters with the leak to be scored at all.
 MIN_MATCHED_CHARS = 40
@@ -131,7 +138,18 @@ def identify_text(
         Hypotheses the Bonferroni correction covers; default: every (document, recipient) pair
         of the documents the leak matched.
     """
-    readings = [r for r in read_leak(index, leak) if r.matched_chars >= MIN_MATCHED_CHARS]
+    return attribute_readings(read_leak(index, leak), copies, bound=bound, family_size=family_size)
+
+
+def attribute_readings(
+    readings, copies, *, bound: float = DEFAULT_BOUND, family_size: int | None = None
+) -> TextIdentification:
+    """Score the recipients of every document a leak was read against (see :func:`identify_text`).
+
+    Reading a leak does not depend on any key, so one reading can be scored against many
+    candidate sets (what the innocence benchmark does).
+    """
+    readings = [r for r in readings if r.matched_chars >= MIN_MATCHED_CHARS]
     readings = [r for r in readings if copies.get(r.document.document_id)]
     if not readings:
         return TextIdentification("unknown", (), bound, 0, "the text matches no registered document that has copies")
