@@ -174,23 +174,27 @@ def _capacity_rows() -> list[str]:
     from leaktrace.media.text.simulate import word_count
 
     rows = [
-        "| document | language | size | points | bits | bits per 1,000 words / 1,500 chars | retyping-safe bits | lexical | format | typographic |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| document | language | size | automatic points | automatic bits | automatic bits per 1,000 words / 1,500 chars | retyping-safe automatic bits | lexical | format | typographic | authored bits (not counted) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for document_id, document in _STATE["documents"].items():
         text = (CORPUS / f"{document_id}.md").read_text("utf-8")
         report = check_document(document.plan)
         families = report.bits_by_family()
+        authored = families.get("authored", 0.0) + families.get("order", 0.0)
+        automatic = report.bits - authored
+        safe = report.bits_retyped - authored
+        points = sum(1 for p in report.points if p.family not in ("authored", "order"))
         if _chinese(document_id):
             size = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
-            rate, unit = report.bits / (size / 1500), f"{size} chars"
+            rate, unit = automatic / (size / 1500), f"{size} chars"
         else:
             size = round(word_count(text))
-            rate, unit = report.bits / (size / 1000), f"{size} words"
+            rate, unit = automatic / (size / 1000), f"{size} words"
         rows.append(
-            f"| {document_id} | {'zh' if _chinese(document_id) else 'en'} | {unit} | {len(report.points)} | "
-            f"{report.bits:.1f} | **{rate:.1f}** | {report.bits_retyped:.1f} | {families.get('lexical', 0):.1f} | "
-            f"{families.get('format', 0):.1f} | {families.get('typographic', 0):.1f} |"
+            f"| {document_id} | {'zh' if _chinese(document_id) else 'en'} | {unit} | {points} | "
+            f"{automatic:.1f} | **{rate:.1f}** | {safe:.1f} | {families.get('lexical', 0):.1f} | "
+            f"{families.get('format', 0):.1f} | {families.get('typographic', 0):.1f} | {authored:.1f} |"
         )
     return rows
 

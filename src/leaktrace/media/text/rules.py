@@ -101,10 +101,42 @@ def phrase_table() -> tuple[str, tuple[PhraseGroup, ...]]:
                 entry.get("note", ""),
             )
         )
+    groups.extend(_traditional(raw["group"]))
     ids = [g.id for g in groups]
     if len(set(ids)) != len(ids):
         raise ValueError("phrase table: duplicate group ids")
     return raw["version"], tuple(groups)
+
+
+def _traditional(entries) -> list[PhraseGroup]:
+    """Every Chinese group again in traditional characters (OpenCC ``s2t``), id ``<id>/hant``.
+
+    A document in traditional script is matched by these; their alternatives are written in
+    its script. Groups whose words do not change are not repeated.
+    """
+    import opencc  # noqa: PLC0415
+
+    convert = opencc.OpenCC("s2t").convert
+    out = []
+    for entry in entries:
+        if entry["lang"] != "zh":
+            continue
+        words = tuple(convert(w) for w in entry["words"])
+        if words == tuple(entry["words"]) or len(set(words)) != len(words):
+            continue
+        match = tuple(convert(w) for w in entry.get("match", entry["words"]))
+
+        def pattern(name, at_end):
+            value = entry.get(name)
+            return _compile(convert(value) if value else None, at_end=at_end)
+
+        out.append(
+            PhraseGroup(
+                entry["id"] + "/hant", "zh", words, match, False, pattern("before", True), pattern("after", False),
+                pattern("not_before", True), pattern("not_after", False), entry.get("note", ""),
+            )
+        )
+    return out
 
 
 def _capitalise(text: str) -> str:
