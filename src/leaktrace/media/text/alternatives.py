@@ -121,9 +121,9 @@ def parse_blocks(text: str, protected: tuple[tuple[int, int], ...] = (), *, wher
             raise AlternativeSyntaxError(
                 f"{where}, column {column}: {{{{{body}}}}} has one alternative; give two or more, separated by '|'"
             )
-        if len(set(alternatives)) != len(alternatives):
-            raise AlternativeSyntaxError(f"{where}, column {column}: {{{{{body}}}}} repeats an alternative")
         if sum(1 for a in alternatives if not a) > 1:
             raise AlternativeSyntaxError(f"{where}, column {column}: {{{{{body}}}}} has more than one empty alternative")
+        if len(set(alternatives)) != len(alternatives):
+            raise AlternativeSyntaxError(f"{where}, column {column}: {{{{{body}}}}} repeats an alternative")
         blocks.append(Block(start, end + 2, alternatives))
         index = end + 2

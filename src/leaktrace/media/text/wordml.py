@@ -101,7 +101,7 @@ def _pieces(document, element):
     pieces = []
     for child in element:
         if child.tag == _W + "r":
-            run = Run(child, None)
+            run = Run(child, document)
             editable = all(grand.tag in _TEXTUAL for grand in child) and not _is_code_run(child)
             pieces.append(("run" if editable else "fixed", run, run.text))
         elif child.tag == _W + "pPr":
@@ -116,7 +116,7 @@ def _pieces(document, element):
 def _paragraph_segment(document, element):
     from docx.text.paragraph import Paragraph  # noqa: PLC0415
 
-    paragraph = Paragraph(element, None)
+    paragraph = Paragraph(element, document)
     style = _style_name(paragraph).lower()
     if "quote" in style or "code" in style or "source" in style or _figure_table(element):
         return None, None
