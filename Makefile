@@ -22,6 +22,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	scripts/ensure-chromium
 	scripts/ensure-ghostscript
+	scripts/ensure-tesseract
 	scripts/with-postgres $(VENV)/bin/python -m pytest -q
 
 lint: $(STAMP)
