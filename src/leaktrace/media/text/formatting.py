@@ -15,7 +15,7 @@ unit.kwh            typographic    ``kWh`` / ``kW·h``                          
 date.order          format         ``March 5, 2026`` / ``5 March 2026``                  -
 list.serial-comma   format         ``a, b, and c`` / ``a, b and c`` (3+ short items)     -
 comma.introductory  format         ``In 2026, the`` / ``In 2026 the`` (a short opening    -
-                                   phrase of 1-4 words; one draw per place, not linked)
+                                   phrase of 1-3 words; one draw per place, not linked)
 quotes.double       typographic    ``“…”`` / ``"…"`` (Latin text)                         ``"``
 quotes.apostrophe   typographic    ``’`` / ``'`` inside a word                            ``'``
 dash.parenthetic    typographic    ``word—word`` / ``word – word``                       -
@@ -52,12 +52,15 @@ _UNIT_GAP = re.compile(rf"(?<=\d)( ?)(?:{_UNITS})(?![\w/])")
 _KWH = re.compile(r"(?<![\w·])kW(·?)h(?![\w])")
 _DATE_MDY = re.compile(rf"\b({_MONTHS}) (\d{{1,2}}), (\d{{4}})\b")
 _DATE_DMY = re.compile(rf"\b(\d{{1,2}}) ({_MONTHS}) (\d{{4}})\b")
+# A series needs a word that introduces a list before it: "are, in reality, distributions or"
+# and "is, thus, essential and" are not series.
 _SERIES = re.compile(
-    r"\b[\w-]+(?: [\w-]+)?, [\w-]+(?: [\w-]+)?, (?:[\w-]+(?: [\w-]+)?, )*[\w-]+(?: [\w-]+)?(,?) (?:and|or) (?=[\w-])"
+    r"(?:(?<=: )|(?<=\()|\b(?:as|in|of|with|for|including|like|include|includes|offers|supports|e\.g\.) )"
+    r"[\w-]+(?: [\w-]+)?, [\w-]+(?: [\w-]+)?, (?:[\w-]+(?: [\w-]+)?, )*[\w-]+(?: [\w-]+)?(,?) (?:and|or) (?=[\w-])"
 )
 _INTRO = re.compile(
     r"(?:^|(?<=[.!?]\s))(?:In|On|At|During|By|Since|After|Before|Until|Within|Over|For|Today|Currently|Now|Traditionally|Typically|Historically|Here|Meanwhile)"
-    r"(?: [\w’'-]+){0,3}(, )(?=[a-z]|[A-Z][a-z])"
+    r"(?: [\w’'-]+){0,2}(, )(?=[a-z]|[A-Z][a-z])"
 )
 _CURLY_PAIR = re.compile(r"“([^“”\n]{1,400})”")
 _STRAIGHT_PAIR = re.compile(r"(?:(?<=^)|(?<=[\s(\[]))\"([^\"\n]{1,400})\"(?=[\s.,;:!?)\]]|$)")

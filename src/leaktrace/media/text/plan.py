@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .alternatives import parse_blocks
 from .document import Edits, TextDocument
@@ -153,6 +153,7 @@ def make_plan(document: TextDocument, *, automatic: bool = True) -> TextPlan:
         hard = merge_spans([*segment.protected, *find_protected(segment.text), *taken])
         words = lexical_candidates(segment.text, merge_spans([*hard, *digit_spans(segment.text)]))
         formats = format_candidates(segment.text, hard)
+        words = [c for c in map(_without_repetition(segment.text), words) if c is not None]
         ordered = sorted(words, key=lambda c: (c.start, -(c.end - c.start))) + sorted(formats, key=lambda c: c.start)
         for candidate in ordered:
             if not _accept(taken, candidate.start, candidate.end):
@@ -172,6 +173,30 @@ def make_plan(document: TextDocument, *, automatic: bool = True) -> TextPlan:
     points.sort(key=_point_order)
     plan = TextPlan(document, tuple(points), tuple(fixed), version)
     return TextPlan(document, plan.points, plan.fixed, version, _digest(plan))
+
+
+_NEARBY = 100
+
+
+def _without_repetition(text: str):
+    """Drop the alternatives that already stand near a candidate in the original.
+
+    "once the family has been chosen, an option must be selected" must not become "...selected,
+    ... selected". The filter reads the original only, so every copy has the same alternatives.
+    """
+
+    def keep(candidate):
+        window = (text[max(0, candidate.start - _NEARBY) : candidate.start] + " " + text[candidate.end : candidate.end + _NEARBY]).lower()
+        texts = [
+            (i, t) for i, t in enumerate(candidate.texts)
+            if i == candidate.original or t.strip(" ,").lower() not in window
+        ]
+        if len(texts) < 2:
+            return None
+        original = next(n for n, (i, _) in enumerate(texts) if i == candidate.original)
+        return replace(candidate, texts=tuple(t for _, t in texts), original=original)
+
+    return keep
 
 
 def _point_order(point: ChoicePoint):

@@ -163,9 +163,17 @@ def _guards_pass(group: PhraseGroup, text: str, start: int, end: int) -> bool:
 
 def lexical_candidates(text: str, protected: tuple[tuple[int, int], ...]) -> list[Candidate]:
     """Every place in ``text`` where a phrase group matches outside ``protected``."""
+    from .normalize import to_simplified
+
     _, groups = phrase_table()
+    # A segment in traditional script takes the traditional twin of a group (its alternatives in
+    # its own script); one in simplified script takes the simplified group.
+    traditional = to_simplified(text) != text
+    twins = {g.id.removesuffix("/hant") for g in groups if g.id.endswith("/hant")}
     found = []
     for group in groups:
+        if group.lang == "zh" and group.id.endswith("/hant") != traditional and group.id.removesuffix("/hant") in twins:
+            continue
         for index, word in enumerate(group.words):
             if word not in group.match:
                 continue
