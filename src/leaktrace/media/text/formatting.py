@@ -13,7 +13,8 @@ number.grouping     format         ``1,200`` / ``1200`` (4-digit amounts and    
 unit.space          format         ``75 kWh`` / ``75kWh`` (a listed unit after a number)  -
 unit.kwh            typographic    ``kWh`` / ``kW·h``                                    ``kWh``
 date.order          format         ``March 5, 2026`` / ``5 March 2026``                  -
-list.serial-comma   format         ``a, b, and c`` / ``a, b and c`` (3+ short items)     -
+list.serial-comma   format         ``a, b, and c`` / ``a, b and c`` (3+ short items      -
+                                   after a word that introduces a list)
 comma.introductory  format         ``In 2026, the`` / ``In 2026 the`` (a short opening    -
                                    phrase of 1-3 words; one draw per place, not linked)
 quotes.double       typographic    ``“…”`` / ``"…"`` (Latin text)                         ``"``
@@ -56,11 +57,15 @@ _DATE_DMY = re.compile(rf"\b(\d{{1,2}}) ({_MONTHS}) (\d{{4}})\b")
 # and "is, thus, essential and" are not series.
 _SERIES = re.compile(
     r"(?:(?<=: )|(?<=\()|\b(?:as|in|of|with|for|including|like|include|includes|offers|supports|e\.g\.) )"
-    r"[\w-]+(?: [\w-]+)?, [\w-]+(?: [\w-]+)?, (?:[\w-]+(?: [\w-]+)?, )*[\w-]+(?: [\w-]+)?(,?) (?:and|or) (?=[\w-])"
+    r"[A-Za-z-]+(?: [A-Za-z-]+)?, (?:[A-Za-z-]+(?: [A-Za-z-]+)?, )*[A-Za-z-]+(?: [A-Za-z-]+)?(,?) (?:and|or) (?=[A-Za-z-])"
 )
 _INTRO = re.compile(
     r"(?:^|(?<=[.!?]\s))(?:In|On|At|During|By|Since|After|Before|Until|Within|Over|For|Today|Currently|Now|Traditionally|Typically|Historically|Here|Meanwhile)"
     r"(?: [\w’'-]+){0,2}(, )(?=[a-z]|[A-Z][a-z])"
+)
+_NOT_ITEMS = frozenset(
+    "is are was were be been being has have had do does did will would can could may might must should "
+    "they we he she it you thus however therefore reality fact example which that who".split()
 )
 _CURLY_PAIR = re.compile(r"“([^“”\n]{1,400})”")
 _STRAIGHT_PAIR = re.compile(r"(?:(?<=^)|(?<=[\s(\[]))\"([^\"\n]{1,400})\"(?=[\s.,;:!?)\]]|$)")
@@ -115,6 +120,9 @@ def _series(text: str) -> list[Candidate]:
     out = []
     for m in _SERIES.finditer(text):
         start, end = m.span(1)
+        words = set(re.findall(r"[a-z]+", text[m.start() : start]))
+        if words & _NOT_ITEMS:
+            continue  # a clause, not a list of items ("they are, in reality, distributions or")
         out.append(Candidate("list.serial-comma", "format", start, end, (",", ""), 0 if m.group(1) else 1, True))
     return out
 
