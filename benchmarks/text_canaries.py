@@ -26,7 +26,6 @@ Tables:
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -155,7 +154,9 @@ def _innocent_trial(args) -> tuple[str, list[float]]:
     best = []
     for candidate in range(sets):
         if candidate == 0:
-            copies = {d.document.document_id: _STATE["copies"][d.document.document_id] for d in readings}
+            copies = {
+                d.document.document_id: _STATE["copies"][d.document.document_id] for d in readings
+            }
         else:
             # A further, independent candidate set: the same recipients under a fresh key.
             fresh = KEY[:-4] + candidate.to_bytes(4, "big")
@@ -200,16 +201,28 @@ def _capacity_rows() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--recipients", type=int, default=100)
-    parser.add_argument("--trials", type=int, default=20, help="trials per document and excerpt length")
-    parser.add_argument("--attack-trials", type=int, default=10, help="trials per document and attack")
+    parser.add_argument(
+        "--trials", type=int, default=20, help="trials per document and excerpt length"
+    )
+    parser.add_argument(
+        "--attack-trials", type=int, default=10, help="trials per document and attack"
+    )
     parser.add_argument("--ocr-trials", type=int, default=3, help="OCR trials per document")
     parser.add_argument("--innocent", type=int, default=10000, help="innocent texts")
-    parser.add_argument("--sets", type=int, default=1, help="candidate sets each innocent text is scored against")
+    parser.add_argument(
+        "--sets", type=int, default=1, help="candidate sets each innocent text is scored against"
+    )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--part", choices=["all", "attribution", "innocence"], default="all",
-                        help="run only the attribution tables (with capacity) or only the innocence table")
+    parser.add_argument(
+        "--part",
+        choices=["all", "attribution", "innocence"],
+        default="all",
+        help="run only the attribution tables (with capacity) or only the innocence table",
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--write", type=Path)
     args = parser.parse_args(argv)
@@ -223,11 +236,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.part != "innocence":
         out += ["### Capacity (automatic variants alone)", "", *_capacity_rows(), ""]
 
-    jobs = [(d, "retype", w, 10_000 * i + 100 * j + t) for i, d in enumerate(documents) for j, w in enumerate(NEED_LENGTHS) for t in range(args.trials)]
-    jobs += [(d, a, 500, 7_000_000 + 10_000 * i + 100 * j + t) for i, d in enumerate(documents) for j, a in enumerate(["drop-reorder", "paraphrase", "traditional"]) for t in range(args.attack_trials) if a != "traditional" or _chinese(d)]
-    jobs += [(d, "ocr", 500, 9_000_000 + 100 * i + t) for i, d in enumerate(documents) for t in range(args.ocr_trials)]
+    jobs = [
+        (d, "retype", w, 10_000 * i + 100 * j + t)
+        for i, d in enumerate(documents)
+        for j, w in enumerate(NEED_LENGTHS)
+        for t in range(args.trials)
+    ]
+    jobs += [
+        (d, a, 500, 7_000_000 + 10_000 * i + 100 * j + t)
+        for i, d in enumerate(documents)
+        for j, a in enumerate(["drop-reorder", "paraphrase", "traditional"])
+        for t in range(args.attack_trials)
+        if a != "traditional" or _chinese(d)
+    ]
+    jobs += [
+        (d, "ocr", 500, 9_000_000 + 100 * i + t)
+        for i, d in enumerate(documents)
+        for t in range(args.ocr_trials)
+    ]
     innocent_kinds = ["unmarked", "other-key", "other-document", "sister"]
-    innocent_jobs = [(innocent_kinds[n % 4], documents[(n // 4) % len(documents)], 50_000_000 + n, args.sets) for n in range(args.innocent)]
+    innocent_jobs = [
+        (innocent_kinds[n % 4], documents[(n // 4) % len(documents)], 50_000_000 + n, args.sets)
+        for n in range(args.innocent)
+    ]
     if args.part == "innocence":
         jobs = []
     if args.part == "attribution":
@@ -242,8 +273,15 @@ def main(argv: list[str] | None = None) -> int:
     def rate(rows):
         return sum(r[3] for r in rows) / max(1, len(rows))
 
-    header = "| document | " + " | ".join(f"{w} words" for w in LENGTHS) + " | observed points at 500 |"
-    out += [f"### Correct recipient among {args.recipients} at 1e-9, retyped excerpts ({args.trials} trials per cell)", "", header, "|---" * (len(LENGTHS) + 2) + "|"]
+    header = (
+        "| document | " + " | ".join(f"{w} words" for w in LENGTHS) + " | observed points at 500 |"
+    )
+    out += [
+        f"### Correct recipient among {args.recipients} at 1e-9, retyped excerpts ({args.trials} trials per cell)",
+        "",
+        header,
+        "|---" * (len(LENGTHS) + 2) + "|",
+    ]
     for d in documents:
         cells = []
         for w in LENGTHS:
@@ -252,21 +290,49 @@ def main(argv: list[str] | None = None) -> int:
         observed = [r[5] for r in results if r[0] == d and r[1] == "retype" and r[2] == 500]
         out.append(f"| {d} | " + " | ".join(cells) + f" | {np.mean(observed):.1f} |")
     real = [d for d in documents if not d.startswith("price-sheet")]
-    for label, group in (("all real documents", real), ("synthetic price sheets", [d for d in documents if d.startswith("price-sheet")])):
-        cells = [f"{100 * rate([r for r in results if r[0] in group and r[1] == 'retype' and r[2] == w]):.0f} %" for w in LENGTHS]
+    for label, group in (
+        ("all real documents", real),
+        ("synthetic price sheets", [d for d in documents if d.startswith("price-sheet")]),
+    ):
+        cells = [
+            f"{100 * rate([r for r in results if r[0] in group and r[1] == 'retype' and r[2] == w]):.0f} %"
+            for w in LENGTHS
+        ]
         out.append(f"| **{label}** | " + " | ".join(cells) + " | |")
     wrong = sum(r[4] for r in results)
-    out += ["", f"Wrong attributions in all {len(results)} attribution trials (any attack): **{wrong}**.", ""]
+    out += [
+        "",
+        f"Wrong attributions in all {len(results)} attribution trials (any attack): **{wrong}**.",
+        "",
+    ]
 
-    out += ["### Words needed (retyped excerpts)", "", "| document | 80 % correct | 95 % correct |", "|---|---|---|"]
+    out += [
+        "### Words needed (retyped excerpts)",
+        "",
+        "| document | 80 % correct | 95 % correct |",
+        "|---|---|---|",
+    ]
     for d in documents:
         need = {}
         for target in (0.8, 0.95):
-            need[target] = next((f"{w}" for w in NEED_LENGTHS if rate([r for r in results if r[0] == d and r[1] == "retype" and r[2] == w]) >= target), f"> {NEED_LENGTHS[-1]}")
+            need[target] = next(
+                (
+                    f"{w}"
+                    for w in NEED_LENGTHS
+                    if rate([r for r in results if r[0] == d and r[1] == "retype" and r[2] == w])
+                    >= target
+                ),
+                f"> {NEED_LENGTHS[-1]}",
+            )
         out.append(f"| {d} | {need[0.8]} | {need[0.95]} |")
     out.append("")
 
-    out += [f"### Other leaks ({args.attack_trials} trials per cell; OCR: {args.ocr_trials} per document)", "", "| document | drop 20 % + reorder, 500 words | paraphrase 20 %, 500 words | traditional script, 500 words | screenshot OCR, 500 words |", "|---|---|---|---|---|"]
+    out += [
+        f"### Other leaks ({args.attack_trials} trials per cell; OCR: {args.ocr_trials} per document)",
+        "",
+        "| document | drop 20 % + reorder, 500 words | paraphrase 20 %, 500 words | traditional script, 500 words | screenshot OCR, 500 words |",
+        "|---|---|---|---|---|",
+    ]
     for d in documents:
         cells = []
         for attack in ("drop-reorder", "paraphrase", "traditional", "ocr"):
@@ -283,20 +349,40 @@ def main(argv: list[str] | None = None) -> int:
 def _innocence_rows(innocent, innocent_kinds, args) -> list[str]:
     out: list[str] = []
     total = sum(len(b) for _, b in innocent)
-    out += [f"### Innocence: {len(innocent)} innocent texts, each scored against {args.sets} candidate sets of {args.recipients} recipients ({total} identifications, {total * args.recipients} innocent (text, recipient) pairs)", ""]
-    out += ["| kind | texts | " + " | ".join(f"p_family ≤ {b:g}" for b in BOUNDS) + " |", "|---" * (len(BOUNDS) + 2) + "|"]
+    out += [
+        f"### Innocence: {len(innocent)} innocent texts, each scored against {args.sets} candidate sets of {args.recipients} recipients ({total} identifications, {total * args.recipients} innocent (text, recipient) pairs)",
+        "",
+    ]
+    out += [
+        "| kind | texts | " + " | ".join(f"p_family ≤ {b:g}" for b in BOUNDS) + " |",
+        "|---" * (len(BOUNDS) + 2) + "|",
+    ]
     for kind in innocent_kinds:
         values = [p for k, best in innocent if k == kind for p in best]
         cells = [f"{sum(p <= b for p in values)} / {len(values)}" for b in BOUNDS]
-        out.append(f"| {kind} | {sum(1 for k, _ in innocent if k == kind)} | " + " | ".join(cells) + " |")
+        out.append(
+            f"| {kind} | {sum(1 for k, _ in innocent if k == kind)} | " + " | ".join(cells) + " |"
+        )
     values = [p for _, best in innocent for p in best]
-    out.append("| **all** | " + f"{len(innocent)} | " + " | ".join(f"**{sum(p <= b for p in values)}** (nominal ≤ {b * len(values):.3g})" for b in BOUNDS) + " |")
+    out.append(
+        "| **all** | "
+        + f"{len(innocent)} | "
+        + " | ".join(
+            f"**{sum(p <= b for p in values)}** (nominal ≤ {b * len(values):.3g})" for b in BOUNDS
+        )
+        + " |"
+    )
     return out
 
 
 def _finish(out: list[str], args, started: float) -> int:
-    flags = (" --quick" if args.quick else "") + (f" --part {args.part}" if args.part != "all" else "")
-    out += ["", f"Command: `python benchmarks/text_canaries.py{flags}` ({time.time() - started:.0f} s, {args.workers} workers, {os.cpu_count()} CPUs shared)."]
+    flags = (" --quick" if args.quick else "") + (
+        f" --part {args.part}" if args.part != "all" else ""
+    )
+    out += [
+        "",
+        f"Command: `python benchmarks/text_canaries.py{flags}` ({time.time() - started:.0f} s, {args.workers} workers, {os.cpu_count()} CPUs shared).",
+    ]
     print("\n".join(out))
     if args.write:
         write_block(args.write, f"text-canaries-{args.part}", out)

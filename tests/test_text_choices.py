@@ -8,7 +8,6 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 from leaktrace.errors import LeaktraceError
@@ -32,7 +31,10 @@ from leaktrace.watermark.keystream import derive_seed
 
 KEY = b"0123456789abcdef0123456789abcdef"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "text"
-POINTS = [SimpleNamespace(id=f"authored@{i}:0", k=k) for i, k in enumerate([2, 3, 4, 5, 6, 24, 720, 2, 2, 3])]
+POINTS = [
+    SimpleNamespace(id=f"authored@{i}:0", k=k)
+    for i, k in enumerate([2, 3, 4, 5, 6, 24, 720, 2, 2, 3])
+]
 
 
 def test_golden_choices():
@@ -41,7 +43,13 @@ def test_golden_choices():
     assert keyed_choices(KEY, "doc-1", "bob", POINTS) == (0, 2, 2, 1, 1, 3, 226, 1, 0, 2)
     assert keyed_choices(KEY, "doc-2", "alice", POINTS) == (0, 2, 0, 4, 1, 5, 309, 1, 0, 2)
     seeds = [derive_seed(KEY, "t", str(i)) for i in range(5)]
-    assert [draw_index(s, k) for s, k in zip(seeds, [2, 3, 5, 720, 40320], strict=True)] == [1, 1, 0, 133, 13021]
+    assert [draw_index(s, k) for s, k in zip(seeds, [2, 3, 5, 720, 40320], strict=True)] == [
+        1,
+        1,
+        0,
+        133,
+        13021,
+    ]
 
 
 def test_golden_code_layout():
@@ -80,15 +88,23 @@ def _plan(name="price-sheet-aurora-authored.en.md"):
 
 def test_copies_are_deterministic_and_differ_between_recipients():
     plan = _plan()
-    a1 = render_document(plan.document, plan_edits(plan, keyed_choices(KEY, "d", "alice", plan.points)))
-    a2 = render_document(plan.document, plan_edits(plan, keyed_choices(KEY, "d", "alice", plan.points)))
-    b = render_document(plan.document, plan_edits(plan, keyed_choices(KEY, "d", "bob", plan.points)))
+    a1 = render_document(
+        plan.document, plan_edits(plan, keyed_choices(KEY, "d", "alice", plan.points))
+    )
+    a2 = render_document(
+        plan.document, plan_edits(plan, keyed_choices(KEY, "d", "alice", plan.points))
+    )
+    b = render_document(
+        plan.document, plan_edits(plan, keyed_choices(KEY, "d", "bob", plan.points))
+    )
     assert a1 == a2 and a1 != b
 
 
 def _skeleton(flat) -> str:
     """The copy with every choice-point location replaced by the point's name."""
-    marks = sorted((a, b, f"<{p}.{j}>") for p, spans in enumerate(flat.spans) for j, (a, b) in enumerate(spans))
+    marks = sorted(
+        (a, b, f"<{p}.{j}>") for p, spans in enumerate(flat.spans) for j, (a, b) in enumerate(spans)
+    )
     out, cursor = [], 0
     for a, b, mark in marks:
         out.append(flat.text[cursor:a])
@@ -98,23 +114,37 @@ def _skeleton(flat) -> str:
     return "".join(out)
 
 
-@pytest.mark.parametrize("name", ["price-sheet-aurora-authored.en.md", "price-sheet-aurora-authored.zh.md", "handbook-case-study.en.md"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "price-sheet-aurora-authored.en.md",
+        "price-sheet-aurora-authored.zh.md",
+        "handbook-case-study.en.md",
+    ],
+)
 def test_a_diff_of_two_copies_shows_only_choice_points(name):
     plan = _plan(name)
     alice, bob = (flatten(plan, keyed_choices(KEY, "d", r, plan.points)) for r in ("alice", "bob"))
     # Outside the choice points' locations the two copies are the same, character for character.
     assert _skeleton(alice) == _skeleton(bob)
     differing = [
-        p for p, (sa, sb) in enumerate(zip(alice.spans, bob.spans, strict=True))
+        p
+        for p, (sa, sb) in enumerate(zip(alice.spans, bob.spans, strict=True))
         if [alice.text[a:b] for a, b in sa] != [bob.text[a:b] for a, b in sb]
     ]
-    diff = list(difflib.unified_diff(alice.text.splitlines(), bob.text.splitlines(), lineterm="", n=0))
+    diff = list(
+        difflib.unified_diff(alice.text.splitlines(), bob.text.splitlines(), lineterm="", n=0)
+    )
     assert differing and diff
     # Every changed line holds at least one location whose text differs.
-    changed_lines = {line[1:] for line in diff if line.startswith("-") and not line.startswith("---")}
+    changed_lines = {
+        line[1:] for line in diff if line.startswith("-") and not line.startswith("---")
+    }
     for line in changed_lines:
         start = alice.text.index(line)
-        assert any(start <= a <= start + len(line) for p in differing for a, _ in alice.spans[p]), line
+        assert any(start <= a <= start + len(line) for p in differing for a, _ in alice.spans[p]), (
+            line
+        )
 
 
 def test_manifest_round_trip_and_params():

@@ -55,7 +55,7 @@ def _copy(data: bytes, name: str, recipient: str = "alice", **kw):
 
 @pytest.mark.parametrize("name", ["a.txt", "a.md", "a.html"])
 def test_original_choices_give_back_the_original_bytes(name):
-    data = "Costs approximately $1,200.\r\nIn addition, it is free of charge.\r\n".encode()
+    data = b"Costs approximately $1,200.\r\nIn addition, it is free of charge.\r\n"
     if name.endswith(".html"):
         data = b"<html><body><p>Costs approximately $1,200 &amp; more.</p><p>In addition, it is free of charge.</p></body></html>"
     document = load_document(data, name)
@@ -85,16 +85,18 @@ def test_markdown_protects_code_front_matter_quotes_and_tables_of_figures():
 def test_markdown_segments_skip_protected_blocks():
     document = load_document(MARKDOWN.encode(), "sheet.md")
     texts = [s.text for s in document.segments]
-    assert not any("fence" in t or "indented" in t or "said the quote" in t or "| Base" in t for t in texts)
+    assert not any(
+        "fence" in t or "indented" in t or "said the quote" in t or "| Base" in t for t in texts
+    )
 
 
 def test_html_keeps_markup_entities_and_code_and_escapes_replacements():
     data = (
-        "<html><head><title>T</title><style>p{}</style></head><body>"
-        "<p>It costs approximately $1,200 &amp; ships {{soon|shortly}} &lt;b&gt;.</p>"
-        "<pre>approximately 30</pre><code>approximately 40</code>"
-        "<p>{{Tom &amp; Jerry|Tom and Jerry}} are in.</p></body></html>"
-    ).encode()
+        b"<html><head><title>T</title><style>p{}</style></head><body>"
+        b"<p>It costs approximately $1,200 &amp; ships {{soon|shortly}} &lt;b&gt;.</p>"
+        b"<pre>approximately 30</pre><code>approximately 40</code>"
+        b"<p>{{Tom &amp; Jerry|Tom and Jerry}} are in.</p></body></html>"
+    )
     document, plan, choices, copy = _copy(data, "page.html")
     text = copy.decode()
     assert "<pre>approximately 30</pre><code>approximately 40</code>" in text
@@ -113,7 +115,9 @@ def _docx_bytes() -> bytes:
     run = paragraph.add_run("approximately")
     run.bold = True
     paragraph.add_run(" $1,200 and comes with a 75 kWh battery. In addition, it is free of charge.")
-    document.add_paragraph("The {{flagship|top-of-the-range}} trim ", style="List Bullet").add_run("will launch").italic = True
+    document.add_paragraph("The {{flagship|top-of-the-range}} trim ", style="List Bullet").add_run(
+        "will launch"
+    ).italic = True
     code = document.add_paragraph().add_run("approximately 30 in code")
     code.font.name = "Courier New"
     code.font.size = Pt(9)
@@ -145,7 +149,12 @@ def test_docx_edits_runs_in_place_keeping_styles_tables_and_formatting():
         assert len(marked.tables) == 2 and marked.tables[0].style.name == "Table Grid"
         assert marked.tables[0].cell(1, 1).text == "approximately $1,200"  # a table of figures
         body = marked.paragraphs[1]
-        assert body.runs[1].bold and body.runs[1].text in ("approximately", "about", "around", "roughly")
+        assert body.runs[1].bold and body.runs[1].text in (
+            "approximately",
+            "about",
+            "around",
+            "roughly",
+        )
         assert marked.paragraphs[2].runs[-1].italic
         assert any(p.text == "approximately 30 in code" for p in marked.paragraphs)
         assert not any("{{" in p.text for p in marked.paragraphs)
@@ -167,7 +176,9 @@ def test_encodings_round_trip_and_unknown_ones_are_refused():
         document = load_document(data, "a.txt", **kw)
         plan = make_plan(document)
         assert render_document(document, plan_edits(plan, plan.base_choices())) == data
-        copy = render_document(document, plan_edits(plan, keyed_choices(KEY, "d", "x", plan.points)))
+        copy = render_document(
+            document, plan_edits(plan, keyed_choices(KEY, "d", "x", plan.points))
+        )
         assert copy[:2] == data[:2]
     with pytest.raises(TextInputError, match="not valid utf-8.*gb18030"):
         load_document(text.encode("gb18030"), "a.txt")
@@ -216,7 +227,9 @@ def test_malformed_alternatives_are_refused_with_their_place(source, message):
 
 
 def test_escapes_and_literals():
-    document = load_document(rb"Write \{{ for braces; {{=Model S Plaid}} ships {{soon|shortly|next week}}.", "a.txt")
+    document = load_document(
+        rb"Write \{{ for braces; {{=Model S Plaid}} ships {{soon|shortly|next week}}.", "a.txt"
+    )
     plan = make_plan(document)
     assert [p.k for p in plan.points] == [3]
     copy = render_document(document, plan_edits(plan, (2,))).decode()

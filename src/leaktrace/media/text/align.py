@@ -103,7 +103,7 @@ def _cluster_locations(flat: Flat, folded: Folded, plan: TextPlan):
     """Locations grouped into clusters: lists of (point, location, folded start, folded end)."""
     origin = folded.origin[:-1]
     entries = []
-    for p, point in enumerate(plan.points):
+    for p in range(len(plan.points)):
         for j, (a, b) in enumerate(flat.spans[p]):
             fa = bisect.bisect_left(origin, a)
             fb = bisect.bisect_left(origin, b)
@@ -182,7 +182,7 @@ def _place(index: ReferenceIndex, sentence: str) -> dict[int, int]:
     for number, diagonals in votes.items():
         keys = sorted(diagonals)
         best, best_key, low, total = 0, None, 0, 0
-        for high, key in enumerate(keys):
+        for key in keys:
             total += diagonals[key]
             while keys[low] < key - 24:
                 total -= diagonals[keys[low]]
@@ -200,7 +200,7 @@ def _align(sentence: str, start: int, reference: str, offset: int, ref2leak: np.
     lo = max(0, offset - 24)
     hi = min(len(reference), offset + len(sentence) + 24)
     matched = 0
-    for tag, a0, a1, b0, b1 in Indel.opcodes(sentence, reference[lo:hi]):
+    for tag, a0, a1, b0, _b1 in Indel.opcodes(sentence, reference[lo:hi]):
         if tag != "equal":
             continue
         for k in range(a1 - a0):
@@ -317,7 +317,9 @@ def _order_observation(p, point, reference, leak_folded: Folded) -> Observation 
     if len(positions) < 2 or len({pos for pos, _ in positions}) < len(positions):
         return None
     order = tuple(item for _, item in sorted(positions))
-    return Observation(p, 1.0 / math.factorial(len(order)), None, order, "order " + ",".join(map(str, order)))
+    return Observation(
+        p, 1.0 / math.factorial(len(order)), None, order, "order " + ",".join(map(str, order))
+    )
 
 
 def read_leak(index: ReferenceIndex, leak: str) -> list[DocumentReading]:
@@ -396,7 +398,14 @@ def read_leak(index: ReferenceIndex, leak: str) -> list[DocumentReading]:
             observations.append(Observation(p, len(variants) / point.k, variants, (), shown_text))
         total = max(1, len(leak_folded.text))
         readings.append(
-            DocumentReading(reference.document, counts[number], int(matched[number]), matched[number] / total, tuple(observations), unread)
+            DocumentReading(
+                reference.document,
+                counts[number],
+                int(matched[number]),
+                matched[number] / total,
+                tuple(observations),
+                unread,
+            )
         )
     readings.sort(key=lambda r: -r.matched_chars)
     return readings

@@ -62,7 +62,9 @@ def _unescape_alternatives(body: str, where: str, column: int) -> tuple[str, ...
     return tuple(parts)
 
 
-def parse_blocks(text: str, protected: tuple[tuple[int, int], ...] = (), *, where: str = "text") -> list[Block]:
+def parse_blocks(
+    text: str, protected: tuple[tuple[int, int], ...] = (), *, where: str = "text"
+) -> list[Block]:
     """Find the alternative blocks and escapes of one segment.
 
     Parameters
@@ -113,7 +115,14 @@ def parse_blocks(text: str, protected: tuple[tuple[int, int], ...] = (), *, wher
             index = end + 2
             continue
         if body.startswith("="):
-            blocks.append(Block(start, end + 2, ("|".join(_unescape_alternatives(body[1:], where, column)),), True))
+            blocks.append(
+                Block(
+                    start,
+                    end + 2,
+                    ("|".join(_unescape_alternatives(body[1:], where, column)),),
+                    True,
+                )
+            )
             index = end + 2
             continue
         alternatives = _unescape_alternatives(body, where, column)
@@ -122,8 +131,12 @@ def parse_blocks(text: str, protected: tuple[tuple[int, int], ...] = (), *, wher
                 f"{where}, column {column}: {{{{{body}}}}} has one alternative; give two or more, separated by '|'"
             )
         if sum(1 for a in alternatives if not a) > 1:
-            raise AlternativeSyntaxError(f"{where}, column {column}: {{{{{body}}}}} has more than one empty alternative")
+            raise AlternativeSyntaxError(
+                f"{where}, column {column}: {{{{{body}}}}} has more than one empty alternative"
+            )
         if len(set(alternatives)) != len(alternatives):
-            raise AlternativeSyntaxError(f"{where}, column {column}: {{{{{body}}}}} repeats an alternative")
+            raise AlternativeSyntaxError(
+                f"{where}, column {column}: {{{{{body}}}}} repeats an alternative"
+            )
         blocks.append(Block(start, end + 2, alternatives))
         index = end + 2

@@ -74,7 +74,13 @@ def check_document(plan: TextPlan, *, bound: float = DEFAULT_BOUND) -> CheckRepo
             text = segments[first.segment].text
             context = text[max(0, first.start - 25) : first.end + 25].replace("\n", " ")
             places = len(point.locations)
-        points.append(PointSummary(point.id, point.rule, point.family, point.k, point.bits, places, variants, context))
+        points.append(
+            PointSummary(
+                point.id, point.rule, point.family, point.k, point.bits, places, variants, context
+            )
+        )
     bits = sum(p.bits for p in points)
     retyped = sum(p.bits for p in points if p.family in _RETYPING_SAFE)
-    return CheckReport(tuple(points), bits, retyped, bound, _separable(bits, bound), _separable(retyped, bound))
+    return CheckReport(
+        tuple(points), bits, retyped, bound, _separable(bits, bound), _separable(retyped, bound)
+    )

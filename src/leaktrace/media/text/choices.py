@@ -22,7 +22,14 @@ import math
 from leaktrace.errors import LeaktraceError
 from leaktrace.watermark.keystream import derive_seed, expand
 
-__all__ = ["CODE_VERSION", "decode_code", "draw_index", "encode_code", "keyed_choices", "permutation_of"]
+__all__ = [
+    "CODE_VERSION",
+    "decode_code",
+    "draw_index",
+    "encode_code",
+    "keyed_choices",
+    "permutation_of",
+]
 
 CODE_VERSION = 1
 _LABEL = "text-choice/v1"
@@ -56,7 +63,8 @@ def keyed_choices(key: bytes, document_id: str, recipient_id: str, points) -> tu
         The plan's choice points, in plan order.
     """
     return tuple(
-        draw_index(derive_seed(key, _LABEL, document_id, recipient_id, point.id), point.k) for point in points
+        draw_index(derive_seed(key, _LABEL, document_id, recipient_id, point.id), point.k)
+        for point in points
     )
 
 
@@ -102,7 +110,9 @@ def decode_code(code: bytes, plan_digest: str, ks) -> tuple[int, ...]:
     if len(code) < 5 or code[0] != CODE_VERSION:
         raise LeaktraceError("a text copy's code has an unknown version: upgrade leaktrace")
     if code[1:5] != bytes.fromhex(plan_digest[:8]):
-        raise LeaktraceError("a text copy's code belongs to another plan: the registry is inconsistent")
+        raise LeaktraceError(
+            "a text copy's code belongs to another plan: the registry is inconsistent"
+        )
     widths = _widths(ks)
     total = sum(widths)
     body = code[5:]
@@ -114,6 +124,8 @@ def decode_code(code: bytes, plan_digest: str, ks) -> tuple[int, ...]:
         choice = value & ((1 << width) - 1)
         value >>= width
         if choice >= k:
-            raise LeaktraceError("a text copy's code holds an impossible choice: the registry is inconsistent")
+            raise LeaktraceError(
+                "a text copy's code holds an impossible choice: the registry is inconsistent"
+            )
         out.append(choice)
     return tuple(reversed(out))

@@ -97,7 +97,9 @@ class Edits:
 
     def segment_texts(self, segments: tuple[Segment, ...]) -> list[str]:
         """Every segment's text after this copy's replacements and orders ("" when deleted)."""
-        texts = [apply_replacements(s.text, self.replace.get(i, ())) for i, s in enumerate(segments)]
+        texts = [
+            apply_replacements(s.text, self.replace.get(i, ())) for i, s in enumerate(segments)
+        ]
         for items, permutation in self.orders:
             moved = [texts[items[p]] for p in permutation]
             for position, text in zip(items, moved, strict=True):
@@ -152,7 +154,9 @@ def format_for_name(name: str) -> str:
     return _EXTENSIONS[extension]
 
 
-def decode_text(data: bytes, *, encoding: str | None = None, name: str = "input") -> tuple[str, str, bool]:
+def decode_text(
+    data: bytes, *, encoding: str | None = None, name: str = "input"
+) -> tuple[str, str, bool]:
     """Decode a text file strictly.
 
     Parameters
@@ -189,7 +193,9 @@ def decode_text(data: bytes, *, encoding: str | None = None, name: str = "input"
     try:
         text = codecs.decode(data, encoding, errors="strict")
     except LookupError:
-        raise TextInputError(f"{name}: unknown encoding {encoding!r}: name one Python knows, e.g. gb18030") from None
+        raise TextInputError(
+            f"{name}: unknown encoding {encoding!r}: name one Python knows, e.g. gb18030"
+        ) from None
     except UnicodeDecodeError as exc:
         hint = "re-save it as UTF-8, or name its encoding (e.g. encoding='gb18030')"
         raise TextInputError(f"{name}: not valid {encoding} at byte {exc.start}: {hint}") from None
@@ -234,7 +240,11 @@ def load_document(
     if kind == "docx":
         return wordml.load_docx(data, name)
     text, codec, bom = decode_text(data, encoding=encoding, name=name)
-    reader = {"plain": markup.plain_segments, "markdown": markup.markdown_segments, "html": markup.html_segments}
+    reader = {
+        "plain": markup.plain_segments,
+        "markdown": markup.markdown_segments,
+        "html": markup.html_segments,
+    }
     segments, locators = reader[kind](text)
     return TextDocument(kind, tuple(segments), data, codec, bom, tuple(locators), name)
 
@@ -245,6 +255,10 @@ def render_document(document: TextDocument, edits: Edits) -> bytes:
 
     if document.format == "docx":
         return wordml.render_docx(document, edits)
-    text, _, _ = decode_text(document.source, encoding=document.encoding if not document.bom else None, name=document.name)
+    text, _, _ = decode_text(
+        document.source,
+        encoding=document.encoding if not document.bom else None,
+        name=document.name,
+    )
     out = markup.render_markup(document, text, edits)
     return encode_text(out, document.encoding or "utf-8", document.bom)

@@ -64,15 +64,51 @@ _INTRO = re.compile(
     r"(?: [\w’'-]+){0,2}(, )(?=[a-z]|[A-Z][a-z])"
 )
 _NOT_ITEMS = frozenset(
-    "is are was were be been being has have had do does did will would can could may might must should "
-    "they we he she it you thus however therefore reality fact example which that who".split()
+    [
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "has",
+        "have",
+        "had",
+        "do",
+        "does",
+        "did",
+        "will",
+        "would",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "should",
+        "they",
+        "we",
+        "he",
+        "she",
+        "it",
+        "you",
+        "thus",
+        "however",
+        "therefore",
+        "reality",
+        "fact",
+        "example",
+        "which",
+        "that",
+        "who",
+    ]
 )
 _CURLY_PAIR = re.compile(r"“([^“”\n]{1,400})”")
 _STRAIGHT_PAIR = re.compile(r"(?:(?<=^)|(?<=[\s(\[]))\"([^\"\n]{1,400})\"(?=[\s.,;:!?)\]]|$)")
 _APOSTROPHE = re.compile(r"(?<=[A-Za-z])['’](?=[a-z])")
 _PAREN_DASH = re.compile(r"(?<=\w)(—| – )(?=\w)")
 _RANGE = re.compile(r"(?<![\d\-–./:])(?<=\d)([–-])(?=\d+(?![\d\-–./:]))")
-_ZH_PAREN = re.compile(rf"([（(])([^（）()\n]{{1,80}})([）)])")
+_ZH_PAREN = re.compile(r"([（(])([^（）()\n]{1,80})([）)])")
 _CJK_LATIN = re.compile(rf"(?<=[{_CJK}])( ?)(?=[A-Za-z0-9])|(?<=[A-Za-z0-9%])( ?)(?=[{_CJK}])")
 
 
@@ -84,11 +120,17 @@ def _grouping(text: str) -> list[Candidate]:
         before, after = text[:start], text[end:]
         value = int(m.group(1) + m.group(2))
         currency = _CURRENCY_BEFORE.search(before) is not None
-        if not currency and not has_comma:
-            if 1900 <= value <= 2100 or _AMOUNT_AFTER.match(after) is None:
-                continue
+        # A bare 4-digit number is a year or a code unless a unit or a counted noun follows it.
+        if (
+            not currency
+            and not has_comma
+            and (1900 <= value <= 2100 or _AMOUNT_AFTER.match(after) is None)
+        ):
+            continue
         texts = (f"{m.group(1)},{m.group(2)}", f"{m.group(1)}{m.group(2)}")
-        out.append(Candidate("number.grouping", "format", start, end, texts, 0 if has_comma else 1, True))
+        out.append(
+            Candidate("number.grouping", "format", start, end, texts, 0 if has_comma else 1, True)
+        )
     return out
 
 
@@ -96,10 +138,23 @@ def _units(text: str) -> list[Candidate]:
     out = []
     for m in _UNIT_GAP.finditer(text):
         start, end = m.span(1)
-        out.append(Candidate("unit.space", "format", start, end, (" ", ""), 0 if m.group(1) else 1, True))
+        out.append(
+            Candidate("unit.space", "format", start, end, (" ", ""), 0 if m.group(1) else 1, True)
+        )
     for m in _KWH.finditer(text):
         start, end = m.span()
-        out.append(Candidate("unit.kwh", "typographic", start, end, ("kWh", "kW·h"), 1 if m.group(1) else 0, True, 0))
+        out.append(
+            Candidate(
+                "unit.kwh",
+                "typographic",
+                start,
+                end,
+                ("kWh", "kW·h"),
+                1 if m.group(1) else 0,
+                True,
+                0,
+            )
+        )
     return out
 
 
@@ -123,7 +178,11 @@ def _series(text: str) -> list[Candidate]:
         words = set(re.findall(r"[a-z]+", text[m.start() : start]))
         if words & _NOT_ITEMS:
             continue  # a clause, not a list of items ("they are, in reality, distributions or")
-        out.append(Candidate("list.serial-comma", "format", start, end, (",", ""), 0 if m.group(1) else 1, True))
+        out.append(
+            Candidate(
+                "list.serial-comma", "format", start, end, (",", ""), 0 if m.group(1) else 1, True
+            )
+        )
     return out
 
 
@@ -132,7 +191,10 @@ def _introductory_commas(text: str) -> list[Candidate]:
     for m in _INTRO.finditer(text):
         start, end = m.span(1)
         phrase = text[m.start() : start]
-        if any(word in phrase.split() for word in ("that", "which", "and", "or", "if", "when", "is", "are", "was", "were")):
+        if any(
+            word in phrase.split()
+            for word in ("that", "which", "and", "or", "if", "when", "is", "are", "was", "were")
+        ):
             continue
         out.append(Candidate("comma.introductory", "format", start, end, (", ", " "), 0))
     return out
@@ -144,20 +206,74 @@ def _latin_quotes(text: str) -> list[Candidate]:
         for m in pattern.finditer(text):
             if re.search(f"[{_CJK}]", m.group(1)):
                 continue
-            out.append(Candidate("quotes.double", "typographic", m.start(), m.start() + 1, ("“", '"'), original, True, 1))
-            out.append(Candidate("quotes.double", "typographic", m.end() - 1, m.end(), ("”", '"'), original, True, 1))
+            out.append(
+                Candidate(
+                    "quotes.double",
+                    "typographic",
+                    m.start(),
+                    m.start() + 1,
+                    ("“", '"'),
+                    original,
+                    True,
+                    1,
+                )
+            )
+            out.append(
+                Candidate(
+                    "quotes.double",
+                    "typographic",
+                    m.end() - 1,
+                    m.end(),
+                    ("”", '"'),
+                    original,
+                    True,
+                    1,
+                )
+            )
     for m in _APOSTROPHE.finditer(text):
         original = 0 if m.group() == "’" else 1
-        out.append(Candidate("quotes.apostrophe", "typographic", m.start(), m.end(), ("’", "'"), original, True, 1))
+        out.append(
+            Candidate(
+                "quotes.apostrophe",
+                "typographic",
+                m.start(),
+                m.end(),
+                ("’", "'"),
+                original,
+                True,
+                1,
+            )
+        )
     return out
 
 
 def _dashes(text: str) -> list[Candidate]:
     out = []
     for m in _PAREN_DASH.finditer(text):
-        out.append(Candidate("dash.parenthetic", "typographic", m.start(), m.end(), ("—", " – "), 0 if m.group(1) == "—" else 1, True))
+        out.append(
+            Candidate(
+                "dash.parenthetic",
+                "typographic",
+                m.start(),
+                m.end(),
+                ("—", " – "),
+                0 if m.group(1) == "—" else 1,
+                True,
+            )
+        )
     for m in _RANGE.finditer(text):
-        out.append(Candidate("dash.range", "typographic", m.start(), m.end(), ("–", "-"), 0 if m.group(1) == "–" else 1, True, 1))
+        out.append(
+            Candidate(
+                "dash.range",
+                "typographic",
+                m.start(),
+                m.end(),
+                ("–", "-"),
+                0 if m.group(1) == "–" else 1,
+                True,
+                1,
+            )
+        )
     return out
 
 
@@ -171,19 +287,54 @@ def _chinese(text: str) -> list[Candidate]:
         if not (wide or narrow) or not re.search(f"[{_CJK}]", near):
             continue
         original = 0 if wide else 1
-        out.append(Candidate("zh.paren-width", "typographic", m.start(), m.start() + 1, ("（", "("), original, True, 0))
-        out.append(Candidate("zh.paren-width", "typographic", m.end() - 1, m.end(), ("）", ")"), original, True, 0))
+        out.append(
+            Candidate(
+                "zh.paren-width",
+                "typographic",
+                m.start(),
+                m.start() + 1,
+                ("（", "("),
+                original,
+                True,
+                0,
+            )
+        )
+        out.append(
+            Candidate(
+                "zh.paren-width",
+                "typographic",
+                m.end() - 1,
+                m.end(),
+                ("）", ")"),
+                original,
+                True,
+                0,
+            )
+        )
     for m in _CJK_LATIN.finditer(text):
         group = 1 if m.group(1) is not None else 2
         start, end = m.span(group)
         spaced = bool(m.group(group))
-        out.append(Candidate("zh.cjk-space", "typographic", start, end, (" ", ""), 0 if spaced else 1, True, 1))
+        out.append(
+            Candidate(
+                "zh.cjk-space", "typographic", start, end, (" ", ""), 0 if spaced else 1, True, 1
+            )
+        )
     return out
 
 
 def format_candidates(text: str, protected: tuple[tuple[int, int], ...]) -> list[Candidate]:
     """Every place in ``text`` where a built-in rule applies, outside ``protected``."""
     found: list[Candidate] = []
-    for finder in (_grouping, _units, _dates, _series, _introductory_commas, _latin_quotes, _dashes, _chinese):
+    for finder in (
+        _grouping,
+        _units,
+        _dates,
+        _series,
+        _introductory_commas,
+        _latin_quotes,
+        _dashes,
+        _chinese,
+    ):
         found.extend(c for c in finder(text) if not overlaps(protected, c.start, c.end))
     return found

@@ -90,27 +90,34 @@ class TextIdentification:
 
 def codes_for(key: bytes, document: RegisteredText, recipient_ids) -> dict[str, tuple[int, ...]]:
     """Every recipient's choices re-derived from the key (what marking gave them)."""
-    return {r: keyed_choices(key, document.document_id, r, document.plan.points) for r in recipient_ids}
+    return {
+        r: keyed_choices(key, document.document_id, r, document.plan.points) for r in recipient_ids
+    }
 
 
 def _choices_matrix(document: RegisteredText, copies) -> tuple[list[str], np.ndarray]:
     ids, rows = [], []
     plan = document.plan
     for recipient, code in copies.items():
-        choices = decode_code(code, plan.digest, plan.ks) if isinstance(code, bytes | bytearray) else tuple(code)
+        choices = (
+            decode_code(code, plan.digest, plan.ks)
+            if isinstance(code, bytes | bytearray)
+            else tuple(code)
+        )
         ids.append(recipient)
         rows.append(choices)
     return ids, np.array(rows, dtype=np.int64).reshape(len(ids), len(plan.points))
 
 
-def _evidence(reading: DocumentReading, ids, choices, attribution) -> tuple[np.ndarray, list]:
+def _agreements(reading: DocumentReading, choices: np.ndarray) -> np.ndarray:
+    """``(N, observed)``: whether each recipient's variant lies in what the leak shows."""
     plan = reading.document.plan
-    agreements = np.zeros((len(ids), len(reading.observations)), dtype=bool)
+    agreements = np.zeros((choices.shape[0], len(reading.observations)), dtype=bool)
     for column, observation in enumerate(reading.observations):
-        point = plan.points[observation.point]
-        for row in range(len(ids)):
-            agreements[row, column] = observation.agrees(int(choices[row, observation.point]), len(point.items))
-    return agreements, []
+        n_items = len(plan.points[observation.point].items)
+        for row in range(choices.shape[0]):
+            agreements[row, column] = observation.agrees(int(choices[row, observation.point]), n_items)
+    return agreements
 
 
 def identify_text(
@@ -152,13 +159,15 @@ def attribute_readings(
     readings = [r for r in readings if r.matched_chars >= MIN_MATCHED_CHARS]
     readings = [r for r in readings if copies.get(r.document.document_id)]
     if not readings:
-        return TextIdentification("unknown", (), bound, 0, "the text matches no registered document that has copies")
+        return TextIdentification(
+            "unknown", (), bound, 0, "the text matches no registered document that has copies"
+        )
     family = family_size or sum(len(copies[r.document.document_id]) for r in readings)
     documents, significant = [], []
     for reading in readings:
         document = reading.document
         ids, choices = _choices_matrix(document, copies[document.document_id])
-        agreements, _ = _evidence(reading, ids, choices, None)
+        agreements = _agreements(reading, choices)
         q = [o.q for o in reading.observations]
         attribution = attribute_agreements(agreements, q, ids, bound=bound, family_size=family)
         best_row = ids.index(attribution.best) if attribution.best is not None else None
@@ -171,19 +180,31 @@ def attribute_readings(
                 seen = (observation.shown,)
             points.append(
                 PointEvidence(
-                    point.id, point.rule, point.k, observation.shown, seen, round(observation.q, 6),
+                    point.id,
+                    point.rule,
+                    point.k,
+                    observation.shown,
+                    seen,
+                    round(observation.q, 6),
                     bool(agreements[best_row, column]) if best_row is not None else False,
                     int(agreements[:, column].sum()),
                 )
             )
         documents.append(
             DocumentEvidence(
-                document.document_id, reading.sentences, reading.matched_chars, reading.coverage,
-                reading.unread, attribution, tuple(points),
+                document.document_id,
+                reading.sentences,
+                reading.matched_chars,
+                reading.coverage,
+                reading.unread,
+                attribution,
+                tuple(points),
             )
         )
         significant.extend((document.document_id, r) for r in attribution.significant)
-    documents.sort(key=lambda d: float(d.attribution.log10_p_single[0]) if d.attribution.recipient_ids else 0.0)
+    documents.sort(
+        key=lambda d: float(d.attribution.log10_p_single[0]) if d.attribution.recipient_ids else 0.0
+    )
     significant.sort(key=lambda pair: _log_p(documents, pair))
     if significant:
         verdict, reason = "attributed", ""

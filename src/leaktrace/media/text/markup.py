@@ -18,7 +18,13 @@ import re
 from .document import Edits, Segment, TextDocument, apply_replacements
 from .protect import merge_spans
 
-__all__ = ["html_segments", "html_visible_text", "markdown_segments", "plain_segments", "render_markup"]
+__all__ = [
+    "html_segments",
+    "html_visible_text",
+    "markdown_segments",
+    "plain_segments",
+    "render_markup",
+]
 
 _BULLET = re.compile(r"^(\s*)([-*+•·]|\d{1,3}[.)])\s+")
 _MARKER = re.compile(r"^\s*\{\{unordered\}\}\s*$")
@@ -153,12 +159,42 @@ def markdown_segments(text: str):
 
 _TOKEN = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<![^>]*>|<\?.*?\?>|</?[A-Za-z][^>]*>", re.S)
 _TAG_NAME = re.compile(r"</?\s*([A-Za-z][A-Za-z0-9-]*)")
-_SKIP = frozenset({"code", "pre", "kbd", "samp", "var", "script", "style", "textarea", "q", "blockquote"})
-_VOID = frozenset({"br", "img", "hr", "meta", "link", "input", "area", "base", "col", "embed", "source", "wbr"})
+_SKIP = frozenset(
+    {"code", "pre", "kbd", "samp", "var", "script", "style", "textarea", "q", "blockquote"}
+)
+_VOID = frozenset(
+    {"br", "img", "hr", "meta", "link", "input", "area", "base", "col", "embed", "source", "wbr"}
+)
 _ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?")
 _BLOCK = frozenset(
-    {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section", "article",
-     "header", "footer", "br", "blockquote", "pre", "dd", "dt", "td", "th", "title", "hr"}
+    {
+        "p",
+        "div",
+        "li",
+        "ul",
+        "ol",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "table",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "br",
+        "blockquote",
+        "pre",
+        "dd",
+        "dt",
+        "td",
+        "th",
+        "title",
+        "hr",
+    }
 )
 
 
@@ -230,7 +266,13 @@ def html_segments(text: str):
             decoded.append(raw[offset])
             origin.append(start + offset)
         origin.append(end)
-        kind_name = "item" if stack and stack[-1] == "li" else "heading" if stack and re.fullmatch(r"h[1-6]", stack[-1]) else "prose"
+        kind_name = (
+            "item"
+            if stack and stack[-1] == "li"
+            else "heading"
+            if stack and re.fullmatch(r"h[1-6]", stack[-1])
+            else "prose"
+        )
         segments.append(Segment("".join(decoded), merge_spans(protected), kind_name))
         locators.append(tuple(origin))
     return segments, locators
@@ -258,7 +300,9 @@ def render_markup(document: TextDocument, text: str, edits: Edits) -> str:
     """``text`` (the decoded source of ``document``) with ``edits`` written in place."""
     new_texts = edits.segment_texts(document.segments)
     pieces: list[tuple[int, int, str]] = []
-    for index, (segment, locator) in enumerate(zip(document.segments, document.locators, strict=True)):
+    for index, (segment, locator) in enumerate(
+        zip(document.segments, document.locators, strict=True)
+    ):
         new = new_texts[index]
         if new == segment.text and index not in edits.delete:
             continue
@@ -269,7 +313,13 @@ def render_markup(document: TextDocument, text: str, edits: Edits) -> str:
             # Re-map each replacement into the source; untouched characters keep their escapes.
             replacements = []
             for start, end, value in edits.replace.get(index, ()):
-                replacements.append((locator[start] - locator[0], locator[end] - locator[0], html.escape(value, quote=False)))
+                replacements.append(
+                    (
+                        locator[start] - locator[0],
+                        locator[end] - locator[0],
+                        html.escape(value, quote=False),
+                    )
+                )
             source = text[locator[0] : locator[-1]]
             moved = any(index in items for items, _ in edits.orders)
             if moved:

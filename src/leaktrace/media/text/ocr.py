@@ -9,6 +9,7 @@ standard input and the recognised words come back as TSV, with a confidence per 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import subprocess
@@ -32,7 +33,9 @@ def available_languages() -> frozenset[str]:
     program = tesseract_path()
     if program is None:
         return frozenset()
-    result = subprocess.run([program, "--list-langs"], capture_output=True, text=True, check=False, timeout=60)
+    result = subprocess.run(
+        [program, "--list-langs"], capture_output=True, text=True, check=False, timeout=60
+    )
     lines = (result.stdout + result.stderr).splitlines()
     return frozenset(line.strip() for line in lines[1:] if line.strip() and " " not in line.strip())
 
@@ -43,14 +46,21 @@ def _run(png: bytes, lang: str, psm: int, timeout: float) -> tuple[str, float]:
         raise OcrUnavailableError(f"Tesseract is not installed: {_INSTALL}")
     missing = set(lang.split("+")) - available_languages()
     if missing:
-        raise OcrUnavailableError(f"Tesseract has no model for {', '.join(sorted(missing))}: {_INSTALL}")
+        raise OcrUnavailableError(
+            f"Tesseract has no model for {', '.join(sorted(missing))}: {_INSTALL}"
+        )
     result = subprocess.run(
         [program, "stdin", "stdout", "-l", lang, "--psm", str(psm), "tsv"],
-        input=png, capture_output=True, check=False, timeout=timeout,
+        input=png,
+        capture_output=True,
+        check=False,
+        timeout=timeout,
     )
     if result.returncode != 0:
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise InputError(f"Tesseract could not read the picture: {message[-1] if message else 'no message'}")
+        raise InputError(
+            f"Tesseract could not read the picture: {message[-1] if message else 'no message'}"
+        )
     lines: dict[tuple[str, ...], list[str]] = {}
     confidences = []
     for row in result.stdout.decode("utf-8", "replace").splitlines()[1:]:
@@ -61,10 +71,8 @@ def _run(png: bytes, lang: str, psm: int, timeout: float) -> tuple[str, float]:
         if not word.strip():
             continue
         lines.setdefault(tuple(cells[1:5]), []).append(word)
-        try:
+        with contextlib.suppress(ValueError):
             confidences.append(float(cells[10]))
-        except ValueError:
-            pass
     text = "\n".join(" ".join(words) for words in lines.values())
     return text, (sum(confidences) / len(confidences) if confidences else 0.0)
 

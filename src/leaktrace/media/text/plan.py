@@ -19,7 +19,7 @@ from .alternatives import parse_blocks
 from .document import Edits, TextDocument
 from .errors import AlternativeSyntaxError, NoChoicePointsError
 from .formatting import format_candidates
-from .protect import digit_spans, find_protected, merge_spans, overlaps
+from .protect import digit_spans, find_protected, merge_spans
 from .rules import lexical_candidates, phrase_table
 
 __all__ = [
@@ -147,28 +147,54 @@ def make_plan(document: TextDocument, *, automatic: bool = True) -> TextPlan:
                 fixed.append(Location(index, block.start, block.end, block.alternatives, 0))
                 continue
             location = Location(index, block.start, block.end, block.alternatives, 0)
-            points.append(ChoicePoint(f"authored@{index}:{block.start}", "authored", "authored", len(block.alternatives), (location,)))
+            points.append(
+                ChoicePoint(
+                    f"authored@{index}:{block.start}",
+                    "authored",
+                    "authored",
+                    len(block.alternatives),
+                    (location,),
+                )
+            )
         if not automatic:
             continue
         hard = merge_spans([*segment.protected, *find_protected(segment.text), *taken])
         words = lexical_candidates(segment.text, merge_spans([*hard, *digit_spans(segment.text)]))
         formats = format_candidates(segment.text, hard)
         words = [c for c in map(_without_repetition(segment.text), words) if c is not None]
-        ordered = sorted(words, key=lambda c: (c.start, -(c.end - c.start))) + sorted(formats, key=lambda c: c.start)
+        ordered = sorted(words, key=lambda c: (c.start, -(c.end - c.start))) + sorted(
+            formats, key=lambda c: c.start
+        )
         for candidate in ordered:
             if not _accept(taken, candidate.start, candidate.end):
                 continue
             taken.append((candidate.start, candidate.end))
-            location = Location(index, candidate.start, candidate.end, candidate.texts, candidate.original)
+            location = Location(
+                index, candidate.start, candidate.end, candidate.texts, candidate.original
+            )
             if candidate.linked:
                 linked.setdefault(candidate.rule, []).append((candidate, location))
             else:
                 point_id = f"{candidate.rule}@{index}:{candidate.start}"
-                points.append(ChoicePoint(point_id, candidate.rule, candidate.family, len(candidate.texts), (location,)))
+                points.append(
+                    ChoicePoint(
+                        point_id,
+                        candidate.rule,
+                        candidate.family,
+                        len(candidate.texts),
+                        (location,),
+                    )
+                )
     for rule, entries in sorted(linked.items()):
         first = entries[0][0]
-        locations = tuple(sorted((loc for _, loc in entries), key=lambda l: (l.segment, l.start)))
-        points.append(ChoicePoint(f"{rule}@document", rule, first.family, len(first.texts), locations, first.natural))
+        locations = tuple(
+            sorted((loc for _, loc in entries), key=lambda loc: (loc.segment, loc.start))
+        )
+        points.append(
+            ChoicePoint(
+                f"{rule}@document", rule, first.family, len(first.texts), locations, first.natural
+            )
+        )
     points.extend(_unordered_lists(document))
     points.sort(key=_point_order)
     plan = TextPlan(document, tuple(points), tuple(fixed), version)
@@ -186,9 +212,14 @@ def _without_repetition(text: str):
     """
 
     def keep(candidate):
-        window = (text[max(0, candidate.start - _NEARBY) : candidate.start] + " " + text[candidate.end : candidate.end + _NEARBY]).lower()
+        window = (
+            text[max(0, candidate.start - _NEARBY) : candidate.start]
+            + " "
+            + text[candidate.end : candidate.end + _NEARBY]
+        ).lower()
         texts = [
-            (i, t) for i, t in enumerate(candidate.texts)
+            (i, t)
+            for i, t in enumerate(candidate.texts)
             if i == candidate.original or t.strip(" ,").lower() not in window
         ]
         if len(texts) < 2:
@@ -221,12 +252,28 @@ def _unordered_lists(document: TextDocument) -> list[ChoicePoint]:
         if len(items) < 2:
             raise AlternativeSyntaxError(f"{where} is not followed by a list of two or more items")
         if len(items) > MAX_UNORDERED_ITEMS:
-            raise AlternativeSyntaxError(f"{where}: {len(items)} items; mark lists of at most {MAX_UNORDERED_ITEMS}")
-        if document.format != "docx" and any(segments[i].text.lstrip()[:1].isdigit() for i in items):
-            raise AlternativeSyntaxError(f"{where}: a numbered list cannot be shuffled; use bullets")
+            raise AlternativeSyntaxError(
+                f"{where}: {len(items)} items; mark lists of at most {MAX_UNORDERED_ITEMS}"
+            )
+        if document.format != "docx" and any(
+            segments[i].text.lstrip()[:1].isdigit() for i in items
+        ):
+            raise AlternativeSyntaxError(
+                f"{where}: a numbered list cannot be shuffled; use bullets"
+            )
         if document.format == "html":
             raise AlternativeSyntaxError(f"{where}: unordered lists are not supported in HTML yet")
-        points.append(ChoicePoint(f"order@{items[0]}", "order", "order", math.factorial(len(items)), (), None, tuple(items)))
+        points.append(
+            ChoicePoint(
+                f"order@{items[0]}",
+                "order",
+                "order",
+                math.factorial(len(items)),
+                (),
+                None,
+                tuple(items),
+            )
+        )
     return points
 
 
@@ -237,13 +284,17 @@ def plan_edits(plan: TextPlan, choices) -> Edits:
     replace: dict[int, list[tuple[int, int, str]]] = {}
     orders = []
     for location in plan.fixed:
-        replace.setdefault(location.segment, []).append((location.start, location.end, location.texts[0]))
+        replace.setdefault(location.segment, []).append(
+            (location.start, location.end, location.texts[0])
+        )
     for point, choice in zip(plan.points, choices, strict=True):
         if point.items:
             orders.append((point.items, permutation_of(choice, len(point.items))))
             continue
         for location in point.locations:
-            replace.setdefault(location.segment, []).append((location.start, location.end, location.texts[choice]))
+            replace.setdefault(location.segment, []).append(
+                (location.start, location.end, location.texts[choice])
+            )
     delete = frozenset(i for i, s in enumerate(plan.document.segments) if s.kind == "marker")
     return Edits(replace, orders, delete)
 
@@ -318,7 +369,9 @@ def flatten(plan: TextPlan, choices=None) -> Flat:
 
 def plan_manifest(plan: TextPlan) -> dict:
     """The JSON-able record of a plan (``leaktrace-text-plan/1``), stored as a blob."""
-    segments = hashlib.sha256("\x1e".join(s.text for s in plan.document.segments).encode("utf-8")).hexdigest()
+    segments = hashlib.sha256(
+        "\x1e".join(s.text for s in plan.document.segments).encode("utf-8")
+    ).hexdigest()
     return {
         "version": MANIFEST_VERSION,
         "rules_version": plan.rules_version,
@@ -333,17 +386,22 @@ def plan_manifest(plan: TextPlan) -> dict:
                 "k": p.k,
                 "natural": p.natural,
                 "items": list(p.items),
-                "locations": [[l.segment, l.start, l.end, l.original, list(l.texts)] for l in p.locations],
+                "locations": [
+                    [loc.segment, loc.start, loc.end, loc.original, list(loc.texts)]
+                    for loc in p.locations
+                ],
             }
             for p in plan.points
         ],
-        "fixed": [[l.segment, l.start, l.end, l.texts[0]] for l in plan.fixed],
+        "fixed": [[loc.segment, loc.start, loc.end, loc.texts[0]] for loc in plan.fixed],
     }
 
 
 def manifest_bytes(manifest: dict) -> bytes:
     """Canonical JSON (sorted keys, no spaces, UTF-8): the bytes whose SHA-256 names a plan."""
-    return json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def _digest(plan: TextPlan) -> str:
@@ -360,14 +418,22 @@ def load_plan(document: TextDocument, manifest: dict) -> TextPlan:
     """
     if manifest.get("version") != MANIFEST_VERSION:
         raise ValueError(f"unknown text plan version {manifest.get('version')!r}")
-    check = hashlib.sha256("\x1e".join(s.text for s in document.segments).encode("utf-8")).hexdigest()
+    check = hashlib.sha256(
+        "\x1e".join(s.text for s in document.segments).encode("utf-8")
+    ).hexdigest()
     if check != manifest["segments_sha256"]:
         raise ValueError("the manifest describes another document")
     points = tuple(
         ChoicePoint(
-            p["id"], p["rule"], p["family"], p["k"],
-            tuple(Location(l[0], l[1], l[2], tuple(l[4]), l[3]) for l in p["locations"]),
-            p["natural"], tuple(p["items"]),
+            p["id"],
+            p["rule"],
+            p["family"],
+            p["k"],
+            tuple(
+                Location(loc[0], loc[1], loc[2], tuple(loc[4]), loc[3]) for loc in p["locations"]
+            ),
+            p["natural"],
+            tuple(p["items"]),
         )
         for p in manifest["points"]
     )

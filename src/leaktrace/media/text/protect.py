@@ -21,17 +21,49 @@ __all__ = ["digit_spans", "find_protected", "merge_spans", "overlaps", "sentence
 
 _URL = re.compile(r"(?:https?://|ftp://|www\.)[^\s<>\"'）】」]+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _PATH = re.compile(r"(?<![\w/])(?:~|\.{1,2})?/(?:[\w.-]+/)*[\w.-]+")
-_DOUBLE_QUOTED = re.compile(r"“[^“”\n]{1,400}”|„[^“”„\n]{1,400}[“”]|\"[^\"\n]{1,400}\"|«[^«»\n]{1,400}»")
+_DOUBLE_QUOTED = re.compile(
+    r"“[^“”\n]{1,400}”|„[^“”„\n]{1,400}[“”]|\"[^\"\n]{1,400}\"|«[^«»\n]{1,400}»"
+)
 _CJK_QUOTED = re.compile(r"「[^「」]{0,400}」|『[^『』]{0,400}』")
-_SINGLE_QUOTED = re.compile(r"(?:(?<=^)|(?<=[\s(\[—–-]))[‘'][^‘’'\n]{1,200}[’'](?=[\s.,;:!?)\]—–-]|$)")
+_SINGLE_QUOTED = re.compile(
+    r"(?:(?<=^)|(?<=[\s(\[—–-]))[‘'][^‘’'\n]{1,200}[’'](?=[\s.,;:!?)\]—–-]|$)"
+)
 _TITLES = re.compile(r"《[^《》]{0,200}》|〈[^〈〉]{0,200}〉")
-_CAPITALISED = re.compile(r"\b[A-Z][\w’'&.-]*(?:\s+(?:of|de|von|van|the|and|&)?\s*[A-Z][\w’'&.-]*)*")
+_CAPITALISED = re.compile(
+    r"\b[A-Z][\w’'&.-]*(?:\s+(?:of|de|von|van|the|and|&)?\s*[A-Z][\w’'&.-]*)*"
+)
 _ODD_WORD = re.compile(r"\b(?=[\w-]*(?:[a-z][A-Z]|\d))[A-Za-z][\w-]*\b|\b[A-Z]{2,}\b")
 # Month and day names are capitalised but are not names (the date rule reorders them), and units
 # with inner capitals are not model numbers (the unit rules vary them).
 _NOT_NAMES = frozenset(
-    "January February March April May June July August September October November December "
-    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday kWh kW MWh GWh mAh GHz MHz".split()
+    [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "kWh",
+        "kW",
+        "MWh",
+        "GWh",
+        "mAh",
+        "GHz",
+        "MHz",
+    ]
 )
 _DIGITS = re.compile(r"\d+")
 _SENTENCE_START = re.compile(

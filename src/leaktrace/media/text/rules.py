@@ -80,7 +80,9 @@ def _compile(pattern: str | None, *, at_end: bool) -> re.Pattern | None:
 @functools.lru_cache(maxsize=1)
 def phrase_table() -> tuple[str, tuple[PhraseGroup, ...]]:
     """The bundled table: its version and its groups."""
-    raw = tomllib.loads(resources.files(__package__).joinpath("data/phrases.toml").read_text("utf-8"))
+    raw = tomllib.loads(
+        resources.files(__package__).joinpath("data/phrases.toml").read_text("utf-8")
+    )
     groups = []
     for entry in raw["group"]:
         words = tuple(entry["words"])
@@ -126,14 +128,22 @@ def _traditional(entries) -> list[PhraseGroup]:
             continue
         match = tuple(convert(w) for w in entry.get("match", entry["words"]))
 
-        def pattern(name, at_end):
+        def pattern(name, at_end, entry=entry):
             value = entry.get(name)
             return _compile(convert(value) if value else None, at_end=at_end)
 
         out.append(
             PhraseGroup(
-                entry["id"] + "/hant", "zh", words, match, False, pattern("before", True), pattern("after", False),
-                pattern("not_before", True), pattern("not_after", False), entry.get("note", ""),
+                entry["id"] + "/hant",
+                "zh",
+                words,
+                match,
+                False,
+                pattern("before", True),
+                pattern("after", False),
+                pattern("not_before", True),
+                pattern("not_after", False),
+                entry.get("note", ""),
             )
         )
     return out
@@ -143,10 +153,14 @@ def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _word_pattern(word: str, lang: str) -> re.Pattern:
     if lang == "en":
-        return re.compile(r"(?<![\w'’-])" + re.escape(word) + r"(?![\w'’-])" if word[-1].isalnum() else r"(?<![\w'’-])" + re.escape(word))
+        return re.compile(
+            r"(?<![\w'’-])" + re.escape(word) + r"(?![\w'’-])"
+            if word[-1].isalnum()
+            else r"(?<![\w'’-])" + re.escape(word)
+        )
     return re.compile(re.escape(word))
 
 
@@ -172,7 +186,11 @@ def lexical_candidates(text: str, protected: tuple[tuple[int, int], ...]) -> lis
     twins = {g.id.removesuffix("/hant") for g in groups if g.id.endswith("/hant")}
     found = []
     for group in groups:
-        if group.lang == "zh" and group.id.endswith("/hant") != traditional and group.id.removesuffix("/hant") in twins:
+        if (
+            group.lang == "zh"
+            and group.id.endswith("/hant") != traditional
+            and group.id.removesuffix("/hant") in twins
+        ):
             continue
         for index, word in enumerate(group.words):
             if word not in group.match:

@@ -165,6 +165,15 @@ def attribute_agreements(
     significant = [ids[i] for i in np.flatnonzero(log_family <= math.log(bound))]
     z = np.array([z_from_log_p(v) for v in log_p])
     return TextAttribution(
-        ids, z, p_single, p_family, log_p / math.log(10), counts[order], int(q.size), float(q.sum()),
-        bound, family, significant,
+        ids,
+        z,
+        p_single,
+        p_family,
+        log_p / math.log(10),
+        counts[order],
+        int(q.size),
+        float(q.sum()),
+        bound,
+        family,
+        significant,
     )

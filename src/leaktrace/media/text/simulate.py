@@ -30,7 +30,20 @@ __all__ = [
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _UNITS = re.compile(r"[\u3400-\u9fff]|[^\s\u3400-\u9fff]+")
 _SENTENCE = re.compile(r"[^\n.!?。！？]+(?:[.!?。！？]+[\"”’」)]?|\n|$)")
-_RETYPE = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "·": "", "\u00a0": " ", "\u202f": " "})
+_RETYPE = str.maketrans(
+    {
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "‘": "'",
+        "’": "'",
+        "–": "-",
+        "—": "-",
+        "·": "",
+        "\u00a0": " ",
+        "\u202f": " ",
+    }
+)
 _KEYBOARD = "qwertyuiopasdfghjklzxcvbnm"
 
 
@@ -55,7 +68,9 @@ def _typo(word: str, rng: np.random.Generator) -> str:
     return word[:i] + _KEYBOARD[int(rng.integers(len(_KEYBOARD)))] + word[i + 1 :]
 
 
-def retype(text: str, rng: np.random.Generator, *, typo_rate: float = 0.02, case_rate: float = 0.02) -> str:
+def retype(
+    text: str, rng: np.random.Generator, *, typo_rate: float = 0.02, case_rate: float = 0.02
+) -> str:
     """Retype a text: straight quotes and hyphens, one space between words, typos, casing.
 
     Parameters
@@ -107,7 +122,9 @@ def excerpt(text: str, words: int, rng: np.random.Generator) -> str:
     return text[start:end]
 
 
-def drop_and_reorder(text: str, rng: np.random.Generator, *, drop: float = 0.2, swaps: float = 0.2) -> str:
+def drop_and_reorder(
+    text: str, rng: np.random.Generator, *, drop: float = 0.2, swaps: float = 0.2
+) -> str:
     """Drop a fraction of the sentences and swap some neighbouring pairs."""
     sentences = [s.strip() for s in _sentences(text)]
     kept = [s for s in sentences if rng.random() >= drop] or sentences[:1]
@@ -119,7 +136,9 @@ def drop_and_reorder(text: str, rng: np.random.Generator, *, drop: float = 0.2, 
 
 @functools.lru_cache(maxsize=1)
 def _paraphrase_table() -> dict[str, dict[str, str]]:
-    raw = tomllib.loads(resources.files(__package__).joinpath("data/paraphrase.toml").read_text("utf-8"))
+    raw = tomllib.loads(
+        resources.files(__package__).joinpath("data/paraphrase.toml").read_text("utf-8")
+    )
     return {"en": raw["en"], "zh": raw["zh"]}
 
 
@@ -155,7 +174,9 @@ def _font_path(chinese: bool) -> str | None:
     if shutil.which("fc-match") is None:
         return None
     family = "WenQuanYi Micro Hei" if chinese else "DejaVu Sans"
-    result = subprocess.run(["fc-match", "-f", "%{file}", family], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["fc-match", "-f", "%{file}", family], capture_output=True, text=True, check=False
+    )
     return result.stdout.strip() or None
 
 
@@ -185,7 +206,9 @@ def render_page(text: str, *, width: int = 1400, font_size: int = 26, margin: in
     return page
 
 
-def screenshot_ocr(text: str, rng: np.random.Generator, *, lang: str = "auto", jpeg_quality: int = 80) -> str:
+def screenshot_ocr(
+    text: str, rng: np.random.Generator, *, lang: str = "auto", jpeg_quality: int = 80
+) -> str:
     """Render ``text`` as a screenshot, blur it slightly, JPEG-compress it, and read it back."""
     import io
 

@@ -28,7 +28,15 @@ __all__ = ["iter_paragraph_elements", "load_docx", "render_docx"]
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
-_TEXTUAL = {_W + "t", _W + "tab", _W + "br", _W + "cr", _W + "rPr", _W + "noBreakHyphen", _W + "softHyphen"}
+_TEXTUAL = {
+    _W + "t",
+    _W + "tab",
+    _W + "br",
+    _W + "cr",
+    _W + "rPr",
+    _W + "noBreakHyphen",
+    _W + "softHyphen",
+}
 _CODE_FONTS = ("courier", "consolas", "menlo", "monaco", "mono", "code", "lucida console")
 
 
@@ -36,7 +44,9 @@ def _open(data: bytes, name: str):
     import docx  # noqa: PLC0415 - python-docx and lxml load only for DOCX files
 
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise TextInputError(f"{name}: not a DOCX file (not a ZIP archive); save it from Word as .docx")
+        raise TextInputError(
+            f"{name}: not a DOCX file (not a ZIP archive); save it from Word as .docx"
+        )
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         members = set(archive.namelist())
     if "word/document.xml" not in members or "[Content_Types].xml" not in members:
@@ -46,7 +56,9 @@ def _open(data: bytes, name: str):
     try:
         return docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises KeyError, ValueError, lxml errors...
-        raise TextInputError(f"{name}: a damaged Word document ({type(exc).__name__}); re-save it from Word") from None
+        raise TextInputError(
+            f"{name}: a damaged Word document ({type(exc).__name__}); re-save it from Word"
+        ) from None
 
 
 def _style_name(paragraph) -> str:
@@ -62,7 +74,8 @@ def _is_code_run(run_element) -> bool:
         return False
     fonts = rpr.find(_W + "rFonts")
     if fonts is not None and any(
-        any(code in (value or "").lower() for code in _CODE_FONTS) for value in fonts.attrib.values()
+        any(code in (value or "").lower() for code in _CODE_FONTS)
+        for value in fonts.attrib.values()
     ):
         return True
     style = rpr.find(_W + "rStyle")
@@ -196,12 +209,16 @@ def render_docx(document: TextDocument, edits: Edits) -> bytes:
     package = _open(document.source, document.name)
     elements = list(iter_paragraph_elements(package))
     new_texts = edits.segment_texts(document.segments)
-    for index, (segment, (number, spans)) in enumerate(zip(document.segments, document.locators, strict=True)):
+    for index, (segment, (number, spans)) in enumerate(
+        zip(document.segments, document.locators, strict=True)
+    ):
         replacements = edits.replace.get(index)
         if not replacements:
             continue
         pieces = _pieces(package, elements[number])
-        for (kind, run, _), value in zip(pieces, _run_texts(segment.text, spans, replacements), strict=True):
+        for (kind, run, _), value in zip(
+            pieces, _run_texts(segment.text, spans, replacements), strict=True
+        ):
             if kind == "run" and value is not None and value != run.text:
                 run.text = value
     del new_texts
