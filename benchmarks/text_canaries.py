@@ -218,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
+        "--first", type=int, default=0, help="number of the first innocent text (to split runs)"
+    )
+    parser.add_argument(
         "--part",
         choices=["all", "attribution", "innocence"],
         default="all",
@@ -257,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     innocent_kinds = ["unmarked", "other-key", "other-document", "sister"]
     innocent_jobs = [
         (innocent_kinds[n % 4], documents[(n // 4) % len(documents)], 50_000_000 + n, args.sets)
-        for n in range(args.innocent)
+        for n in range(args.first, args.first + args.innocent)
     ]
     if args.part == "innocence":
         jobs = []
