@@ -2,7 +2,7 @@
 
 The corpus is ``fixtures/text`` (see ``fixtures/README.md``): six real documents (Debian's
 handbook, FAQ and social contract, English and Chinese), the handbook's traditional-Chinese
-case study, and two synthetic price sheets. Every document gets copies for ``--recipients``
+case study, and four synthetic price sheets (two with authored alternatives). Every document gets copies for ``--recipients``
 recipients under one key; leaks are made with :mod:`leaktrace.media.text.simulate` and
 identified against the index of every document, with the default bound (1e-9) and Bonferroni
 over every (document, recipient) pair scored.
