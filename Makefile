@@ -26,6 +26,7 @@ test: $(STAMP)
 	$(VENV)/bin/ruff format --check $(LINTED)
 	scripts/ensure-chromium
 	scripts/ensure-ghostscript
+	scripts/ensure-tesseract
 	scripts/with-postgres $(VENV)/bin/python -m pytest -q
 
 lint: $(STAMP)

@@ -1,0 +1,179 @@
+"""Scoring recipients with an exact null.
+
+For a recipient who did not leak, the variant at each observed choice point is a keyed fair
+draw made independently of the leak, so it falls in the set ``S_i`` of variants the leak is
+consistent with with probability exactly ``q_i = |S_i| / k_i``, independently across points.
+The number of agreements is then Poisson-binomial with success probabilities ``q``; its upper
+tail is computed exactly by dynamic programming over the points, in log space (tails far below
+``1e-300`` stay finite). Bonferroni over every (document, recipient) pair scored bounds the
+chance that any innocent is named.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from statistics import NormalDist
+
+import numpy as np
+
+__all__ = ["DEFAULT_BOUND", "TextAttribution", "attribute_agreements", "log_tail", "z_from_log_p"]
+
+DEFAULT_BOUND = 1e-9
+_LOG_EPS = -1e300
+
+
+def log_tail(q) -> np.ndarray:
+    """``log P(A >= a)`` for ``a = 0 .. n``, where ``A`` is a sum of Bernoulli(``q_i``).
+
+    Parameters
+    ----------
+    q : sequence of float
+        Success probabilities, each in ``(0, 1]``.
+
+    Returns
+    -------
+    ndarray of shape (n + 1,)
+        Natural logarithms of the upper tail; entry 0 is 0.
+    """
+    q = np.asarray(q, dtype=np.float64)
+    if q.size and (np.any(q <= 0) or np.any(q > 1)):
+        raise ValueError("success probabilities must be in (0, 1]")
+    log_pmf = np.full(q.size + 1, -np.inf)
+    log_pmf[0] = 0.0
+    with np.errstate(divide="ignore"):
+        for count, p in enumerate(q, start=1):
+            stay = log_pmf[: count + 1] + math.log1p(-p) if p < 1 else np.full(count + 1, -np.inf)
+            move = np.concatenate(([-np.inf], log_pmf[:count])) + math.log(p)
+            log_pmf[: count + 1] = np.logaddexp(stay, move)
+    # Upper tail: sum from a to n, accumulated from the top.
+    tail = np.logaddexp.accumulate(log_pmf[::-1])[::-1]
+    tail[0] = 0.0
+    return np.minimum(tail, 0.0)
+
+
+def z_from_log_p(log_p: float) -> float:
+    """The normal-equivalent score ``z = Φ⁻¹(1 − p)`` from ``log p`` (for display)."""
+    if log_p >= 0:
+        return -math.inf if log_p > 0 else -8.3
+    if log_p > -700:
+        p = math.exp(log_p)
+        if p >= 1.0:
+            return -8.3
+        return -NormalDist().inv_cdf(p)
+    # Far tail: log Φ(−z) ≈ −z²/2 − log z − log √(2π), solved by fixed-point iteration.
+    z = math.sqrt(-2 * log_p)
+    for _ in range(20):
+        z = math.sqrt(max(1e-12, -2 * (log_p + math.log(z) + 0.5 * math.log(2 * math.pi))))
+    return z
+
+
+@dataclass(frozen=True)
+class TextAttribution:
+    """Scores of every tested recipient of one document, best first.
+
+    Shaped like :class:`leaktrace.engine.watermark.detect.Attribution`: ``z`` is the normal-equivalent
+    of ``p_single`` (for display), ``p_family`` the Bonferroni-corrected p-value, ``significant``
+    the recipients at or below ``bound``. ``agreements[i]`` is how many observed points
+    recipient ``i`` agrees with, of ``observed``; ``expected`` is an innocent's mean.
+    """
+
+    recipient_ids: list[str]
+    z: np.ndarray
+    p_single: np.ndarray
+    p_family: np.ndarray
+    log10_p_single: np.ndarray
+    agreements: np.ndarray
+    observed: int
+    expected: float
+    bound: float
+    family_size: int
+    significant: list[str] = field(default_factory=list)
+
+    @property
+    def best(self) -> str | None:
+        return self.recipient_ids[0] if self.recipient_ids else None
+
+    @property
+    def attributed(self) -> bool:
+        return bool(self.significant)
+
+    def to_dict(self, top: int = 10) -> dict:
+        """A JSON-able summary (the ``top`` best recipients)."""
+        rows = []
+        for i in range(min(top, len(self.recipient_ids))):
+            rows.append(
+                {
+                    "recipient": self.recipient_ids[i],
+                    "agreements": int(self.agreements[i]),
+                    "z": round(float(self.z[i]), 3),
+                    "p_single": float(self.p_single[i]),
+                    "log10_p_single": round(float(self.log10_p_single[i]), 3),
+                    "p_family": float(self.p_family[i]),
+                }
+            )
+        return {
+            "observed_points": self.observed,
+            "expected_agreements_innocent": round(self.expected, 3),
+            "bound": self.bound,
+            "family_size": self.family_size,
+            "significant": list(self.significant),
+            "recipients": rows,
+            "null": "exact Poisson-binomial tail of agreements under keyed fair draws; Bonferroni",
+        }
+
+
+def attribute_agreements(
+    agreements: np.ndarray,
+    q,
+    recipient_ids: list[str],
+    *,
+    bound: float = DEFAULT_BOUND,
+    family_size: int | None = None,
+) -> TextAttribution:
+    """Score recipients from their agreements with what a leak shows.
+
+    Parameters
+    ----------
+    agreements : (N, n) bool array
+        Whether recipient ``r``'s variant at observed point ``i`` lies in the leak's set ``S_i``.
+    q : (n,) array
+        ``|S_i| / k_i``: an innocent's chance of agreeing at point ``i``.
+    recipient_ids : list of str
+    bound : float
+        Largest acceptable chance that an accusation is a coincidence.
+    family_size : int, optional
+        Hypotheses covered by the correction (every (document, recipient) pair scored);
+        defaults to ``N``.
+    """
+    if not 0 < bound < 1:
+        raise ValueError("bound must be between 0 and 1")
+    agreements = np.asarray(agreements, dtype=bool).reshape(len(recipient_ids), -1)
+    q = np.asarray(q, dtype=np.float64)
+    if agreements.shape[1] != q.size:
+        raise ValueError("agreements and q differ in length")
+    counts = agreements.sum(axis=1)
+    tail = log_tail(q)
+    log_p = tail[counts]
+    order = np.lexsort((-counts, log_p))
+    log_p = log_p[order]
+    ids = [recipient_ids[i] for i in order]
+    family = max(1, len(ids), family_size or 0)
+    p_single = np.exp(log_p)
+    log_family = np.minimum(0.0, log_p + math.log(family))
+    p_family = np.exp(log_family)
+    significant = [ids[i] for i in np.flatnonzero(log_family <= math.log(bound))]
+    z = np.array([z_from_log_p(v) for v in log_p])
+    return TextAttribution(
+        ids,
+        z,
+        p_single,
+        p_family,
+        log_p / math.log(10),
+        counts[order],
+        int(q.size),
+        float(q.sum()),
+        bound,
+        family,
+        significant,
+    )
