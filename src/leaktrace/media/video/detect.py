@@ -222,23 +222,67 @@ def _candidate_frames(
     return found
 
 
+# A keyed cell layout no frame ever carries: the projection of a residual onto it measures the
+# residual's own energy, with no mark in it.
+_UNUSED_SEGMENT = -1
+# A hypothesis whose residual holds this much more energy in the carried layout than in the
+# unused one shows a mark (whoever's it is); below it the alignment's own rank decides.
+MIN_ENERGY_RATIO = 1.15
+
+
+def _project_frame(reference, keying, original, luma, registration, index):
+    """The frame's projection onto the code groups of the segments it carried, and onto the
+    unused layout (None when nothing could be compared)."""
+    mask = frame_mask(original) * np.float32(reference.gains[index])
+    weighted = prepare(
+        original,
+        mask,
+        luma,
+        registration.homography,
+        reference.layout.layers[0].cols,
+        local_warp=registration.local_warp,
+    )
+    if weighted.values.size == 0:
+        return None, None, 0
+    y = np.zeros(keying.layout.code_bits)
+    for segment, weight in reference.schedule.weights(index):
+        y += weight * weighted.project(keying.segment(segment)).y
+    unused = weighted.project(keying.segment(_UNUSED_SEGMENT)).y
+    return y, unused, weighted.pixels_used
+
+
 def _locate(
-    reference: VideoReference, samples: list[tuple[float, np.ndarray]]
+    reference: VideoReference, keying: VideoKeying, samples: list[tuple[float, np.ndarray]]
 ) -> tuple[int, Registration] | None:
-    """One sample verifiably registered onto the original (the middle ones first)."""
+    """One sample verifiably registered onto the original (the middle ones first).
+
+    Smooth camera moves make other frames of the same shot register onto a leak frame too (a
+    zoomed frame is a scaled copy of its neighbour), and only the right frame and alignment line
+    the mark up. Which one does is asked of the residual without looking at any recipient's
+    code: the alignment whose residual carries more energy in the segment layouts the frame was
+    marked with than in a layout never used. Choosing by ``y`` alone keeps every innocent
+    code's score exactly N(0, 1) given ``y``.
+    """
     order = sorted(range(len(samples)), key=lambda i: abs(i - (len(samples) - 1) / 2))
     for attempt, sample in enumerate(order[:3]):
         luma = samples[sample][1]
         features = LazyFeatures(luma)
         candidates = _candidate_frames(reference, luma, features)
         lumas = original_lumas(reference, [c for c, _ in candidates])
-        best: Registration | None = None
+        verified: list[tuple[float, float, Registration]] = []
         for index, _ in candidates:
             result = register(lumas[index], luma, leak_features=features, templates=attempt == 0)
-            if result.verified and (best is None or result.ncc > best.ncc):
-                best = result
-        if best is not None:
-            return sample, best
+            if not result.verified:
+                continue
+            y, unused, _ = _project_frame(reference, keying, lumas[index], luma, result, index)
+            ratio = float(y @ y / max(unused @ unused, 1e-12)) if y is not None else 0.0
+            full = 1.0 if result.method == "full-frame" else 0.0
+            verified.append((ratio, full + result.ncc, result))
+        if verified:
+            by_energy = max(verified, key=lambda item: item[0])
+            if by_energy[0] >= MIN_ENERGY_RATIO:
+                return sample, by_energy[2]
+            return sample, max(verified, key=lambda item: item[1])[2]
     return None
 
 
@@ -277,7 +321,7 @@ def detect(
             if recipient_ids
             else np.zeros((0, keying.layout.code_bits), np.int8)
         )
-    located = _locate(reference, samples)
+    located = _locate(reference, keying, samples)
     if located is None:
         return VideoDetection(
             "unknown",
@@ -296,7 +340,6 @@ def detect(
     lumas = original_lumas(reference, [i for i in indices if i is not None])
     evidence: list[FrameEvidence] = []
     per_frame: list[np.ndarray] = []
-    coarse_cols = reference.layout.layers[0].cols
     for (tau, luma), index in zip(samples, indices, strict=True):
         item = FrameEvidence(tau, index)
         evidence.append(item)
@@ -310,18 +353,9 @@ def detect(
         item.registration, item.ncc = result.method, float(result.ncc)
         if not result.verified:
             continue
-        mask = frame_mask(original) * np.float32(reference.gains[index])
-        weighted = prepare(
-            original, mask, luma, result.homography, coarse_cols, local_warp=result.local_warp
-        )
-        item.pixels_used = weighted.pixels_used
-        if weighted.values.size == 0:
-            continue
-        y = np.zeros(keying.layout.code_bits)
-        for segment, weight in reference.schedule.weights(index):
-            y += weight * weighted.project(keying.segment(segment)).y
-        per_frame.append(y)
-        item.z = None
+        y, _, item.pixels_used = _project_frame(reference, keying, original, luma, result, index)
+        if y is not None:
+            per_frame.append(y)
     used = [e for e in evidence if e.pixels_used and e.original_index is not None]
     if not per_frame:
         return VideoDetection(

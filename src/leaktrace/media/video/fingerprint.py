@@ -20,7 +20,7 @@ from leaktrace.match.registration import Features, compute_features
 
 THUMB_LONG = 64
 HASH_SIDE = 256
-KEY_FRAME_S = 2.0
+KEY_FRAME_S = 1.0
 FINGERPRINT_VERSION = "video-fingerprint-v1"
 
 

@@ -252,7 +252,7 @@ def probe(path: str | os.PathLike[str], *, check_extension: bool = True) -> Vide
         ordered = sorted(deltas)
         median = ordered[len(ordered) // 2]
         variable = ordered[-1] - ordered[0] > max(2, 0.1 * median)
-        first = _first_frame(container, stream, path)
+        first = _first_frame(path)
         matrix = None
         for data in first.side_data:
             if "DISPLAYMATRIX" in str(data.type):
@@ -303,13 +303,15 @@ def probe(path: str | os.PathLike[str], *, check_extension: bool = True) -> Vide
         )
 
 
-def _first_frame(container, stream, path: Path):
+def _first_frame(path: Path):
+    """The first decodable frame, from a fresh open: seeking back may be refused by files
+    without an index."""
     import av
 
     try:
-        container.seek(0)
-        for frame in container.decode(stream):
-            return frame
+        with av.open(str(path)) as container:
+            for frame in container.decode(container.streams.video[0]):
+                return frame
     except av.error.FFmpegError as exc:
         raise _fail(
             path,

@@ -183,11 +183,12 @@ def write_clip(
     rotation: int = 0,
     colour: tuple[int, int, int, int] | None = (1, 1, 1, 1),
     audio: bool = False,
+    subtitles: str | os.PathLike[str] | None = None,
     preset: str = "fast",
 ) -> None:
     """Encode RGB frames as a video file (yuv420p), optionally with a variable frame rate
-    (explicit ``pts`` in ``time_base``), a rotation flag, BT.709 colour tags and a tone as
-    audio. Used to build fixtures and simulated leaks."""
+    (explicit ``pts`` in ``time_base``), a rotation flag, BT.709 colour tags, a tone as
+    audio and an SRT file as a subtitle track. Used to build fixtures and simulated leaks."""
     import av
 
     rate = Fraction(fps).limit_denominator(1001)
@@ -219,6 +220,10 @@ def write_clip(
         if rotation:
             stream.set_display_rotation(rotation)
         sound = output.add_stream("aac", rate=48000) if audio else None
+        captions = av.open(os.fspath(subtitles)) if subtitles is not None else None
+        caption_stream = (
+            output.add_stream_from_template(captions.streams[0]) if captions is not None else None
+        )
         stamps = iter(pts) if pts is not None else None
         step = round(1 / (rate * time_base))
         count = 0
@@ -236,6 +241,12 @@ def write_clip(
             count += 1
         for packet in stream.encode(None):
             output.mux(packet)
+        if captions is not None:
+            with captions:
+                for packet in captions.demux(captions.streams[0]):
+                    if packet.dts is not None:
+                        packet.stream = caption_stream
+                        output.mux(packet)
         if sound is not None:
             seconds = count / float(rate)
             samples = int(seconds * 48000)
