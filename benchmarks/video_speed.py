@@ -1,0 +1,187 @@
+"""Video marking: speed, memory, size and invisibility on a 60 s 1080p clip.
+
+    python benchmarks/video_speed.py [--clip PATH] [--seconds 60] [--height 1080] [--recipients 2]
+
+Builds the clip from the fixture photographs (fixtures/make_videos.py) unless one is given,
+then times: the analysis (one decode: masks, fingerprint, key-frame features); a plain
+re-encode (decode + encode with the copies' settings); and each recipient's marked copy (marks
+read from the analysis, one encode). Prints a table with the ratio of the per-recipient cost to
+the plain re-encode, the peak resident memory, the copy's size against the source, PSNR of the
+mark alone and of the encoded copy, and the temporal-flicker figure: the mean absolute
+frame-to-frame change of (marked - source), against the source's own frame-to-frame change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
+
+from make_videos import build  # noqa: E402
+
+from leaktrace.media.video.analysis import analyse_video  # noqa: E402
+from leaktrace.media.video.io import EncodeSettings, decode_planes, write_copy  # noqa: E402
+from leaktrace.media.video.mark import VideoMarker  # noqa: E402
+from leaktrace.media.video.probe import probe  # noqa: E402
+
+KEY = b"benchmark-key-0123456789abcdef!!"
+
+
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def decoded_y(path: Path):
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for frame in container.decode(stream):
+            yield frame.reformat(format="yuv420p").to_ndarray()[: frame.height].astype(np.int16)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
+    return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def mark_only_figures(analysis, marker: VideoMarker, recipient: str) -> dict:
+    """PSNR and flicker of the mark before encoding (marked planes vs decoded source)."""
+    height = analysis.info.height
+    values, flicker, source_motion = [], [], []
+    previous_diff = previous_source = None
+    for index, (_, planes) in enumerate(marker.marked_frames(recipient)):
+        source = np.asarray(analysis.frames[index][:height]).astype(np.int16)
+        diff = planes[:height].astype(np.int16) - source
+        values.append(psnr(planes[:height], source))
+        if previous_diff is not None:
+            flicker.append(float(np.abs(diff - previous_diff).mean()))
+            source_motion.append(float(np.abs(source - previous_source).mean()))
+        previous_diff, previous_source = diff, source
+    return {
+        "psnr_min": min(values),
+        "psnr_mean": float(np.mean(values)),
+        "flicker": float(np.mean(flicker)),
+        "source_motion": float(np.mean(source_motion)),
+    }
+
+
+def encoded_figures(source: Path, plain: Path, marked: Path) -> dict:
+    """PSNR of the encoded copies against the source, and how much their coding error changes
+    from frame to frame (the mark's flicker after encoding is the difference of the two)."""
+    p_marked, p_plain, f_marked, f_plain = [], [], [], []
+    previous = None
+    for s, p, m in zip(decoded_y(source), decoded_y(plain), decoded_y(marked), strict=False):
+        p_marked.append(psnr(m, s))
+        p_plain.append(psnr(p, s))
+        errors = (m - s, p - s)
+        if previous is not None:
+            f_marked.append(float(np.abs(errors[0] - previous[0]).mean()))
+            f_plain.append(float(np.abs(errors[1] - previous[1]).mean()))
+        previous = errors
+    return {
+        "copy_psnr_min": min(p_marked),
+        "copy_psnr_mean": float(np.mean(p_marked)),
+        "plain_psnr_min": min(p_plain),
+        "plain_psnr_mean": float(np.mean(p_plain)),
+        "copy_flicker": float(np.mean(f_marked)),
+        "plain_flicker": float(np.mean(f_plain)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clip", type=Path)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--height", type=int, default=1080)
+    parser.add_argument("--recipients", type=int, default=2)
+    parser.add_argument("--preset", default="medium")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="leaktrace-video-bench-"))
+    clip = args.clip or build(work / "clip.mp4", seconds=args.seconds, height=args.height)
+    info = probe(clip)
+    settings = EncodeSettings(preset=args.preset)
+    rows = []
+
+    start = time.perf_counter()
+    plain = work / "plain.mp4"
+    write_copy(info, decode_planes(info), plain, settings=settings)
+    plain_s = time.perf_counter() - start
+    rows.append(
+        (
+            "plain re-encode (decode + encode)",
+            plain_s,
+            1.0,
+            plain.stat().st_size / clip.stat().st_size,
+        )
+    )
+
+    start = time.perf_counter()
+    analysis = analyse_video(clip, work_dir=str(work))
+    analyse_s = time.perf_counter() - start
+    rows.append(("analysis, once per video", analyse_s, analyse_s / plain_s, None))
+    marker = VideoMarker(analysis, KEY)
+    copies = []
+    for index in range(args.recipients):
+        out = work / f"recipient-{index}.mp4"
+        start = time.perf_counter()
+        marker.mark(f"recipient-{index}", out, settings=settings)
+        seconds = time.perf_counter() - start
+        copies.append(out)
+        rows.append(
+            (
+                f"marked copy, recipient {index + 1}",
+                seconds,
+                seconds / plain_s,
+                out.stat().st_size / clip.stat().st_size,
+            )
+        )
+    rss = peak_rss_gib()
+    quality = mark_only_figures(analysis, marker, "recipient-0")
+    encoded = encoded_figures(clip, plain, copies[0])
+    analysis.close()
+
+    print(
+        f"clip: {info.width}x{info.height}, {info.duration_s:.1f} s, {info.frame_count} frames, {info.codec} at {info.video_bit_rate / 1e6:.2f} Mbit/s; encoder preset {settings.preset}, {settings.threads} threads"
+    )
+    print()
+    print("| step | seconds | x plain re-encode | size / source |")
+    print("|---|---:|---:|---:|")
+    for name, seconds, ratio, size in rows:
+        print(f"| {name} | {seconds:.1f} | {ratio:.2f} | {'' if size is None else f'{size:.3f}'} |")
+    print()
+    print(f"peak resident memory: {rss:.2f} GiB")
+    print()
+    print("| invisibility | value |")
+    print("|---|---:|")
+    print(
+        f"| mark alone: per-frame Y PSNR, min / mean (dB) | {quality['psnr_min']:.1f} / {quality['psnr_mean']:.1f} |"
+    )
+    print(
+        f"| encoded marked copy vs source: Y PSNR min / mean (dB) | {encoded['copy_psnr_min']:.1f} / {encoded['copy_psnr_mean']:.1f} |"
+    )
+    print(
+        f"| plain re-encode vs source: Y PSNR min / mean (dB) | {encoded['plain_psnr_min']:.1f} / {encoded['plain_psnr_mean']:.1f} |"
+    )
+    print(
+        f"| flicker of the mark alone: mean abs frame-to-frame change of (marked - source) (luma steps) | {quality['flicker']:.4f} |"
+    )
+    print(
+        f"| the source's own mean abs frame-to-frame change (luma steps) | {quality['source_motion']:.3f} |"
+    )
+    print(
+        f"| flicker after encoding: (marked copy - plain re-encode), frame to frame (luma steps) | {encoded['copy_flicker_vs_plain']:.3f} |"
+    )
+
+
+if __name__ == "__main__":
+    main()
