@@ -45,6 +45,7 @@ class VideoReference:
     schedule: Schedule
     gains: np.ndarray
     fingerprint: VideoFingerprint
+    frame_cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_analysis(cls, analysis: VideoAnalysis) -> VideoReference:
@@ -75,30 +76,65 @@ class VideoReference:
         return VideoKeying(key, self.sha256, self.layout)
 
 
+# Wanted frames further apart than this are reached by seeking rather than decoding through.
+SEEK_GAP_S = 2.0
+_CACHED_FRAMES = 48
+
+
 def original_lumas(reference: VideoReference, indices: list[int]) -> dict[int, np.ndarray]:
-    """Display-frame luma of the original's frames ``indices``, in one pass over the file
-    (the decoder must run through every frame anyway; only the wanted ones are converted)."""
+    """Display-frame luma of the original's frames ``indices``.
+
+    Frames are found by their presentation time (the fingerprint's), seeking to the key frame
+    before each group of wanted frames, so a leak from the end of a long video does not decode
+    the whole original. Recently decoded frames are kept on the reference.
+    """
     import av
 
-    wanted = set(indices)
-    found: dict[int, np.ndarray] = {}
-    if not wanted:
-        return found
-    last = max(wanted)
     from leaktrace.media.video.io import display_from_stored
     from leaktrace.watermark.mask import luminance
 
+    cache = reference.frame_cache
+    found = {i: cache[i] for i in indices if i in cache}
+    wanted = sorted(set(indices) - found.keys())
+    if not wanted:
+        return found
+    times = reference.fingerprint.times
+    half = 0.5 * (float(np.median(np.diff(times))) if times.size > 1 else 1 / 30)
+    groups: list[list[int]] = [[wanted[0]]]
+    for index in wanted[1:]:
+        if times[index] - times[groups[-1][-1]] > SEEK_GAP_S:
+            groups.append([index])
+        else:
+            groups[-1].append(index)
     with av.open(reference.path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        for index, frame in enumerate(container.decode(stream)):
-            if index in wanted:
-                rgb = display_from_stored(
-                    frame.to_ndarray(format="rgb24"), int(frame.rotation or 0) % 360
-                )
-                found[index] = luminance(np.ascontiguousarray(rgb))
-            if index >= last:
-                break
+        first = next(container.decode(stream))
+        origin = float(first.time or 0.0)
+        for group in groups:
+            target = origin + float(times[group[0]])
+            container.seek(
+                max(0, int((target - SEEK_GAP_S / 4) / stream.time_base)),
+                stream=stream,
+                backward=True,
+            )
+            pending = set(group)
+            for frame in container.decode(stream):
+                offset = float(frame.time or 0.0) - origin
+                index = int(np.searchsorted(times, offset - half))
+                if index < len(times) and abs(times[index] - offset) <= half and index in pending:
+                    rgb = display_from_stored(
+                        frame.to_ndarray(format="rgb24"), int(frame.rotation or 0) % 360
+                    )
+                    found[index] = luminance(np.ascontiguousarray(rgb))
+                    pending.discard(index)
+                if not pending or offset > times[group[-1]] + half:
+                    break
+    for index in wanted:
+        if index in found:
+            cache[index] = found[index]
+    while len(cache) > _CACHED_FRAMES:
+        cache.pop(next(iter(cache)))
     return found
 
 
@@ -271,6 +307,8 @@ def _locate(
         lumas = original_lumas(reference, [c for c, _ in candidates])
         verified: list[tuple[float, float, Registration]] = []
         for index, _ in candidates:
+            if index not in lumas:
+                continue
             result = register(lumas[index], luma, leak_features=features, templates=attempt == 0)
             if not result.verified:
                 continue
@@ -345,7 +383,9 @@ def detect(
         evidence.append(item)
         if index is None:
             continue
-        original = lumas[index]
+        original = lumas.get(index)
+        if original is None:
+            continue
         item.original_time = float(reference.fingerprint.times[index])
         result = register(original, luma, templates=False)
         if not result.verified:

@@ -1,0 +1,28 @@
+"""Videos (phase 1): the core algorithms and I/O, not yet wired into the CLI or the registry.
+
+Modules, in the order a video passes through them:
+
+``probe``        what a file holds (container, codec, timing, rotation, colour, other streams),
+                 the documented limits, and one clear :class:`~leaktrace.errors.InputError` for
+                 files that cannot be used
+``io``           PyAV frame I/O: decoded frames in a memory-mapped store, copies that keep the
+                 source's container, codec, timestamps and metadata, audio/subtitles remuxed
+``schedule``     which keyed pattern each frame carries: segments, cross-fades, cuts;
+                 :class:`~leaktrace.media.video.schedule.VideoKeying`
+``fingerprint``  per-frame thumbnails and hashes, key-frame features: what identification needs
+``analysis``     one decode of the source: masks (temporally smoothed), gains, fingerprint
+``mark``         :class:`~leaktrace.media.video.mark.VideoMarker`: one encode per recipient
+``align``        which original frame each leak frame shows (trims, speed, frame rate, stutter)
+``detect``       per-frame registration and residual projection, summed, then attribution
+``simulate``     leak simulations (re-encodes, crops, stories, screen and phone recordings)
+``scenes``       synthetic footage with camera motion, built from still pictures
+
+The engine is used only through public names: ``leaktrace.watermark.pattern`` (``AssetKeying``,
+``Layout``, ``layout_for``, ``synthesize``), ``leaktrace.watermark.embed`` (``dither_threshold``,
+``PEAK_SIGMAS``), ``leaktrace.watermark.mask`` (``perceptual_mask``, ``luminance``),
+``leaktrace.watermark.detect`` (``attribute`` and its defaults), ``leaktrace.match.registration``
+(``register``, ``compute_features``, ``match_features``, ``LazyFeatures``, ``Features``,
+``Registration``), ``leaktrace.match.residual`` (``prepare``), ``leaktrace.match.hashing``
+(``perceptual_hashes``, ``popcount64``), ``leaktrace.fsutil.atomic_output``, and for the leak
+simulations and single-frame leaks ``leaktrace.attacks`` and ``leaktrace.formats.images``.
+"""
