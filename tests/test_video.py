@@ -313,3 +313,15 @@ def test_original_frames_are_found_by_time_after_seeking(clips):
     assert sorted(found) == sorted(wanted)
     for index in wanted:
         assert np.array_equal(found[index], every[index])
+
+
+def test_rotated_video_is_marked_and_read_in_the_display_frame(clips, tmp_path):
+    with analyse_video(clips["mkv"]) as analysis:
+        assert (analysis.layout.height, analysis.layout.width) == (320, 180)
+        reference = VideoReference.from_analysis(analysis)
+        copy = tmp_path / "rotated-copy.mkv"
+        VideoMarker(analysis, KEY).mark("outlet-11", copy)
+    leak = tmp_path / "rotated-leak.mp4"
+    simulate("crf28", copy, leak, seed=4)  # the platform bakes the rotation into the pixels
+    found = detect_file(reference, leak, KEY, RECIPIENTS)
+    assert found.verdict == "attributed" and found.best == "outlet-11"
