@@ -266,9 +266,24 @@ _UNUSED_SEGMENT = -1
 MIN_ENERGY_RATIO = 1.15
 
 
-def _project_frame(reference, keying, original, luma, registration, index):
-    """The frame's projection onto the code groups of the segments it carried, and onto the
-    unused layout (None when nothing could be compared)."""
+def _same_geometry(a: Registration, b: Registration, shape: tuple[int, int]) -> bool:
+    """Two alignments that put the original's corners within half a leak pixel of each other,
+    neither refined tile by tile (a bending phone view is registered frame by frame)."""
+    if a.local_warp is not None or b.local_warp is not None:
+        return False
+    height, width = shape
+    corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], float).T
+    spots = []
+    for h in (a.homography, b.homography):
+        inverse = np.linalg.inv(h) @ corners
+        spots.append(inverse[:2] / inverse[2])
+    back = a.homography @ np.vstack([spots[1], np.ones(4)])
+    return bool(np.abs(back[:2] / back[2] - corners[:2]).max() < 0.5)
+
+
+def _project_frame(reference, keying, original, luma, registration, index, *, unused=True):
+    """The frame's projection onto the code groups of the segments it carried, and (when
+    ``unused``) onto the never-used layout; Nones when nothing could be compared."""
     mask = frame_mask(original) * np.float32(reference.gains[index])
     weighted = prepare(
         original,
@@ -283,8 +298,8 @@ def _project_frame(reference, keying, original, luma, registration, index):
     y = np.zeros(keying.layout.code_bits)
     for segment, weight in reference.schedule.weights(index):
         y += weight * weighted.project(keying.segment(segment)).y
-    unused = weighted.project(keying.segment(_UNUSED_SEGMENT)).y
-    return y, unused, weighted.pixels_used
+    spare = weighted.project(keying.segment(_UNUSED_SEGMENT)).y if unused else None
+    return y, spare, weighted.pixels_used
 
 
 def _locate(
@@ -378,6 +393,11 @@ def detect(
     lumas = original_lumas(reference, [i for i in indices if i is not None])
     evidence: list[FrameEvidence] = []
     per_frame: list[np.ndarray] = []
+    # Re-encodes, crops and stories keep one geometry for the whole clip: once two frames in a
+    # row register to the same homography, the rest reuse it. (An alignment only decides how
+    # much of the mark is seen; the innocent null holds for any projection.)
+    checked: list[Registration] = []
+    static: Registration | None = None
     for (tau, luma), index in zip(samples, indices, strict=True):
         item = FrameEvidence(tau, index)
         evidence.append(item)
@@ -387,13 +407,22 @@ def detect(
         if original is None:
             continue
         item.original_time = float(reference.fingerprint.times[index])
-        result = register(original, luma, templates=False)
-        if not result.verified:
-            result = register(original, luma)
-        item.registration, item.ncc = result.method, float(result.ncc)
-        if not result.verified:
-            continue
-        y, _, item.pixels_used = _project_frame(reference, keying, original, luma, result, index)
+        if static is not None:
+            result = static
+            item.registration, item.ncc = f"{result.method} (held)", float(result.ncc)
+        else:
+            result = register(original, luma, templates=False)
+            if not result.verified:
+                result = register(original, luma)
+            item.registration, item.ncc = result.method, float(result.ncc)
+            if not result.verified:
+                continue
+            if checked and _same_geometry(checked[-1], result, luma.shape):
+                static = result
+            checked.append(result)
+        y, _, item.pixels_used = _project_frame(
+            reference, keying, original, luma, result, index, unused=False
+        )
         if y is not None:
             per_frame.append(y)
     used = [e for e in evidence if e.pixels_used and e.original_index is not None]
