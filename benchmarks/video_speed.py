@@ -96,6 +96,48 @@ def encoded_figures(source: Path, plain: Path, marked: Path) -> dict:
     }
 
 
+def codec_table(work: Path, seconds: float, height: int, preset: str) -> list[tuple]:
+    """Size and time of a marked copy against a plain re-encode, for each codec and container a
+    copy can be written in: the same footage encoded as each source (at a typical bit rate)."""
+    from make_videos import shots
+
+    from leaktrace.media.video.scenes import write_clip
+
+    width = round(height * 16 / 9 / 2) * 2
+    rows = []
+    for codec, suffix, bit_rate in (
+        ("libx264", ".mp4", 2_500_000),
+        ("libx264", ".mkv", 2_500_000),
+        ("libx265", ".mp4", 1_500_000),
+        ("libvpx-vp9", ".webm", 1_500_000),
+    ):
+        source = work / f"source-{codec}{suffix}"
+        write_clip(
+            source, shots((width, height), 30, seconds), codec=codec, crf=None, bit_rate=bit_rate
+        )
+        info = probe(source)
+        settings = EncodeSettings(preset=preset)
+        start = time.perf_counter()
+        plain = work / f"plain-{codec}{suffix}"
+        write_copy(info, decode_planes(info), plain, settings=settings)
+        plain_s = time.perf_counter() - start
+        with analyse_video(source, work_dir=str(work)) as analysis:
+            copy = work / f"marked-{codec}{suffix}"
+            start = time.perf_counter()
+            VideoMarker(analysis, KEY).mark("recipient-0", copy, settings=settings)
+            marked_s = time.perf_counter() - start
+        size = source.stat().st_size
+        rows.append(
+            (
+                f"{info.codec} {suffix}",
+                plain.stat().st_size / size,
+                copy.stat().st_size / size,
+                marked_s / plain_s,
+            )
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -105,8 +147,19 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=1080)
     parser.add_argument("--recipients", type=int, default=2)
     parser.add_argument("--preset", default="medium")
+    parser.add_argument(
+        "--codecs", action="store_true", help="only the per-codec size table (10 s, 720p)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="leaktrace-video-bench-"))
+    if args.codecs:
+        print(
+            "| source | plain re-encode size / source | marked copy size / source | marked / plain time |"
+        )
+        print("|---|---:|---:|---:|")
+        for name, plain, marked, ratio in codec_table(work, 10.0, 720, args.preset):
+            print(f"| {name} | {plain:.3f} | {marked:.3f} | {ratio:.2f} |")
+        return
     clip = args.clip or build(work / "clip.mp4", seconds=args.seconds, height=args.height)
     info = probe(clip)
     settings = EncodeSettings(preset=args.preset)

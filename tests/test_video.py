@@ -325,3 +325,11 @@ def test_rotated_video_is_marked_and_read_in_the_display_frame(clips, tmp_path):
     simulate("crf28", copy, leak, seed=4)  # the platform bakes the rotation into the pixels
     found = detect_file(reference, leak, KEY, RECIPIENTS)
     assert found.verdict == "attributed" and found.best == "outlet-11"
+
+
+def test_a_video_never_registered_is_unknown(marked, tmp_path):
+    other = tmp_path / "unrelated.mp4"
+    rng = np.random.default_rng(11)
+    scenes.write_clip(other, scenes.pan_zoom(_photo("coffee.png"), SIZE, 30, rng))
+    found = detect_file(marked["reference"], other, KEY, RECIPIENTS)
+    assert found.verdict == "unknown" and found.scores is None
