@@ -31,23 +31,22 @@ def thumbnail_size(height: int, width: int) -> tuple[int, int]:
 
 
 def frame_signature(luma: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """Thumbnail (uint8), pHash and dHash of one display-frame luma image (0..255)."""
+    """Thumbnail (uint8), pHash and dHash of one display-frame luma image (0..255).
+
+    One area resize to ``HASH_SIDE`` feeds both the hashes and the thumbnail: an area resize
+    of a full frame is most of the cost, and the thumbnail of the small image is the same
+    average."""
     import cv2
 
     height, width = luma.shape
     t_h, t_w = thumbnail_size(height, width)
     luma = np.asarray(luma, dtype=np.float32)
-    thumb = cv2.resize(luma, (t_w, t_h), interpolation=cv2.INTER_AREA)
     factor = min(1.0, HASH_SIDE / max(height, width))
-    small = (
-        luma
-        if factor == 1.0
-        else cv2.resize(
-            luma,
-            (max(1, round(width * factor)), max(1, round(height * factor))),
-            interpolation=cv2.INTER_AREA,
-        )
-    )
+    small = luma
+    if factor < 1.0:
+        size = (max(t_w, round(width * factor)), max(t_h, round(height * factor)))
+        small = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+    thumb = cv2.resize(small, (t_w, t_h), interpolation=cv2.INTER_AREA)
     gray = np.clip(small + 0.5, 0, 255).astype(np.uint8)
     phash, dhash = perceptual_hashes(np.repeat(gray[..., None], 3, axis=2))
     return np.clip(thumb + 0.5, 0, 255).astype(np.uint8), phash, dhash
