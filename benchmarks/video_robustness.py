@@ -86,6 +86,12 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--phone-trials", type=int, default=2)
     parser.add_argument("--attacks", default=",".join(DEFAULT))
+    parser.add_argument(
+        "--phone-innocents",
+        type=int,
+        default=2,
+        help="innocent phone recordings (1: unmarked only)",
+    )
     parser.add_argument("--work", type=Path)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="leaktrace-video-robust-"))
@@ -128,7 +134,10 @@ def main() -> None:
             wrong += found.verdict == "attributed" and found.best != rid
             leak.unlink()
         innocent, false = 0, 0
-        for name, source in (("unmarked", clip), ("other-key", other)):
+        innocents = (("unmarked", clip), ("other-key", other))
+        if attack == "phone":
+            innocents = innocents[: args.phone_innocents]
+        for name, source in innocents:
             leak = work / f"innocent-{attack}-{name}{ext}"
             run(attack, source, leak, seed=200)
             found, took = identify_on_one_core(reference, leak)

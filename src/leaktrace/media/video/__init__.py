@@ -5,7 +5,7 @@ Modules, in the order a video passes through them:
 ``probe``        what a file holds (container, codec, timing, rotation, colour, other streams),
                  the documented limits, and one clear :class:`~leaktrace.errors.InputError` for
                  files that cannot be used
-``io``           PyAV frame I/O: decoded frames in a memory-mapped store, copies that keep the
+``io``           PyAV frame I/O: decoded frames in a temporary-file store, copies that keep the
                  source's container, codec, timestamps and metadata, audio/subtitles remuxed
 ``schedule``     which keyed pattern each frame carries: segments, cross-fades, cuts;
                  :class:`~leaktrace.media.video.schedule.VideoKeying`

@@ -11,7 +11,7 @@ then made steady in time:
   two seconds), instead of the image engine's per-picture RMS cap, which would pump the whole
   frame's mark up and down as the content changes.
 
-Masks are kept as uint8 (1/32 gray level steps) in a memory-mapped temporary file beside the
+Masks are kept as uint8 (1/32 gray level steps) in a temporary file beside the
 decoded frames.
 """
 

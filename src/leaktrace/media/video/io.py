@@ -1,8 +1,7 @@
 """Frames in and out of video files (PyAV, which carries FFmpeg and its encoders).
 
 Marking decodes the source once into a :class:`FrameStore` (the frames as stored, uint8 planar
-YUV, in a memory-mapped temporary file: 60 s of 1080p is 5.6 GB, more than a worker should hold
-in RAM), then writes each recipient's copy with :func:`write_copy`: the same container, codec,
+YUV, in a temporary file: 60 s of 1080p is 5.6 GB, more than a worker should hold in RAM), then writes each recipient's copy with :func:`write_copy`: the same container, codec,
 resolution, timestamps (every frame keeps its pts, so a variable frame rate stays variable),
 rotation and colour metadata, audio and subtitle packets copied untouched, and a bit rate aimed
 at the source's so the copy's size stays close. Identification reads frames as display-frame
@@ -46,23 +45,21 @@ class EncodeSettings:
 
 
 class FrameStore:
-    """Decoded frames of one video as uint8 arrays in a memory-mapped temporary file.
+    """Decoded frames of one video as uint8 arrays in a temporary file.
 
     Each frame is stored in PyAV's ``to_ndarray`` layout for its pixel format (for yuv420p an
-    ``(H * 3 / 2, W)`` array: Y, then U and V). The file is removed by :meth:`close`.
+    ``(H * 3 / 2, W)`` array: Y, then U and V). Frames are written and read with plain file
+    I/O rather than a memory map: the operating system still caches them, but they are not
+    counted in (or pinned to) the worker's resident memory, which stays at a few frames. The
+    file is removed by :meth:`close`.
     """
 
     def __init__(self, shape: tuple[int, ...], capacity: int, *, folder: str | None = None):
         self.shape = tuple(shape)
-        fd, self.path = tempfile.mkstemp(prefix="leaktrace-frames-", suffix=".u8", dir=folder)
-        os.close(fd)
-        frame_bytes = int(np.prod(self.shape))
+        self._frame_bytes = int(np.prod(self.shape))
         self._capacity = max(1, capacity)
-        with open(self.path, "r+b") as handle:
-            handle.truncate(frame_bytes * self._capacity)
-        self._array = np.memmap(
-            self.path, dtype=np.uint8, mode="r+", shape=(self._capacity, *self.shape)
-        )
+        fd, self.path = tempfile.mkstemp(prefix="leaktrace-frames-", suffix=".u8", dir=folder)
+        self._fd: int | None = fd
         self.count = 0
 
     def append(self, frame: np.ndarray) -> None:
@@ -70,21 +67,33 @@ class FrameStore:
             raise InputError(
                 "the video holds more frames than its packets announced; it is corrupt"
             )
-        self._array[self.count] = frame
+        data = np.ascontiguousarray(frame, dtype=np.uint8)
+        if data.shape != self.shape:
+            raise ValueError(f"frame shape {data.shape} differs from the store's {self.shape}")
+        os.pwrite(self._fd, data.data, self.count * self._frame_bytes)
         self.count += 1
 
     def __getitem__(self, index: int) -> np.ndarray:
+        """A new array holding frame ``index`` (the caller may modify it)."""
         if not 0 <= index < self.count:
             raise IndexError(index)
-        return self._array[index]
+        out = np.empty(self.shape, dtype=np.uint8)
+        view = memoryview(out).cast("B")
+        done = 0
+        while done < self._frame_bytes:
+            got = os.preadv(self._fd, [view[done:]], index * self._frame_bytes + done)
+            if got <= 0:
+                raise OSError(f"short read from the frame store {self.path}")
+            done += got
+        return out
 
     def __len__(self) -> int:
         return self.count
 
     def close(self) -> None:
-        if self._array is not None:
-            del self._array
-            self._array = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         if os.path.exists(self.path):
             os.unlink(self.path)
 

@@ -87,7 +87,7 @@ class VideoMarker:
                     del fields[segment]
             for segment in needed - fields.keys():
                 fields[segment] = self.segment_field(segment, code)
-            planes = np.array(analysis.frames[index])
+            planes = analysis.frames[index]
             raise_by, lower_by = self.offsets(index, fields)
             luma = planes[:height]
             cv2.subtract(cv2.add(luma, raise_by), lower_by, dst=luma)
