@@ -333,3 +333,17 @@ def test_a_video_never_registered_is_unknown(marked, tmp_path):
     scenes.write_clip(other, scenes.pan_zoom(_photo("coffee.png"), SIZE, 30, rng))
     found = detect_file(marked["reference"], other, KEY, RECIPIENTS)
     assert found.verdict == "unknown" and found.scores is None
+
+
+def test_atomic_output_leaves_nothing_behind_on_failure(tmp_path):
+    from leaktrace.fsutil import atomic_output
+
+    target = tmp_path / "copy.mp4"
+    with pytest.raises(RuntimeError), atomic_output(target) as temp:
+        Path(temp).write_bytes(b"half a video")
+        raise RuntimeError("encoder died")
+    assert list(tmp_path.iterdir()) == []
+    with atomic_output(target) as temp:
+        assert temp.endswith(".mp4")  # muxers choose the container by the extension
+        Path(temp).write_bytes(b"whole")
+    assert target.read_bytes() == b"whole" and list(tmp_path.iterdir()) == [target]
