@@ -154,7 +154,8 @@ def _story(rgb, index, rng, *, caption: str = "leaked teaser??") -> np.ndarray:
     shown = cv2.resize(rgb, (out_w, shown_h), interpolation=cv2.INTER_AREA)
     top = (out_h - shown_h) // 2
     back[top : top + shown_h] = shown
-    bar = caption_bar(np.zeros((10, out_w, 3), np.uint8), caption, height=1.0)
+    # caption_bar returns the bar above the image it was given: keep the bar alone.
+    bar = caption_bar(np.zeros((10, out_w, 3), np.uint8), caption, height=1.0)[:-10]
     bar = cv2.resize(bar, (out_w, max(24, round(0.06 * out_h))))
     back[round(0.12 * out_h) : round(0.12 * out_h) + bar.shape[0]] = bar
     return back
