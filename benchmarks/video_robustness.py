@@ -94,6 +94,11 @@ def main() -> None:
         default=2,
         help="innocent phone recordings (1: unmarked only)",
     )
+    parser.add_argument(
+        "--one-innocent",
+        action="store_true",
+        help="one innocent per attack, the unmarked original and the other key's copy in turn",
+    )
     parser.add_argument("--work", type=Path)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="leaktrace-video-robust-"))
