@@ -60,3 +60,28 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         atomic_write(path, data)
     except OSError as exc:
         raise OutputError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from exc
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str]):
+    """Yield a temporary path beside ``path``; on a clean exit it is synced and renamed over
+    ``path``, on any failure removed. For outputs written by a library that wants a file name
+    (a video muxer) rather than bytes: :func:`atomic_write`'s guarantees, same folder, same
+    rename."""
+    target = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(target))
+    base, ext = os.path.splitext(os.path.basename(target))
+    # The extension is kept last: muxers choose the container by it.
+    temp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.tmp{ext}")
+    try:
+        yield temp
+        fd = os.open(temp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise

@@ -1,0 +1,480 @@
+"""Whose copy a leaked clip (or one frame of it) was: the detection core, without a registry.
+
+For a sampled set of leak frames: find the original frame each one shows
+(:mod:`leaktrace.media.video.align`), register it onto that frame
+(:func:`leaktrace.engine.match.registration.register`), take the matched-filtered residual
+(:func:`leaktrace.engine.match.residual.prepare`) and project it onto the code groups of the segment
+patterns that frame carried, weighted as the marker weighted them. The projections of all frames
+add up into one vector ``y`` (every segment carries the same recipient code), so an innocent
+recipient's score ``code . y / |y|`` is still exactly N(0, 1) given ``y``, and
+:func:`leaktrace.engine.watermark.detect.attribute` decides with its decoys and Bonferroni correction.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from leaktrace.engine.match.hashing import popcount64
+from leaktrace.engine.match.registration import LazyFeatures, Registration, match_features, register
+from leaktrace.engine.match.residual import prepare
+from leaktrace.engine.watermark.detect import DEFAULT_BOUND, DEFAULT_DECOYS, Attribution, attribute
+from leaktrace.engine.watermark.pattern import Layout
+from leaktrace.errors import InputError
+from leaktrace.media.video.align import TimeMap, align_frames, thumbnail_scores
+from leaktrace.media.video.analysis import VideoAnalysis, frame_mask
+from leaktrace.media.video.fingerprint import VideoFingerprint, frame_signature
+from leaktrace.media.video.io import read_luma
+from leaktrace.media.video.schedule import Schedule, VideoKeying
+
+MAX_SAMPLES = 12
+CANDIDATES = 3
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".avif", ".tif", ".tiff", ".bmp")
+
+
+@dataclass
+class VideoReference:
+    """What detection needs about a registered video: its original file and asset data."""
+
+    path: str
+    sha256: str
+    layout: Layout
+    schedule: Schedule
+    gains: np.ndarray
+    fingerprint: VideoFingerprint
+    frame_cache: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_analysis(cls, analysis: VideoAnalysis) -> VideoReference:
+        return cls(
+            analysis.info.path,
+            analysis.sha256,
+            analysis.layout,
+            analysis.schedule,
+            analysis.gains,
+            analysis.fingerprint,
+        )
+
+    @classmethod
+    def from_params(
+        cls, params: dict, blobs: dict[str, bytes], path: str, sha256: str
+    ) -> VideoReference:
+        """From an asset's ``params`` (:meth:`VideoAnalysis.params`) and its fingerprint blobs."""
+        return cls(
+            path,
+            sha256,
+            Layout.from_params(params["pattern"]),
+            Schedule.from_params(params["schedule"]),
+            np.asarray(params["gains"], dtype=np.float32),
+            VideoFingerprint.from_blobs(params["fingerprint"], blobs),
+        )
+
+    def keying(self, key: bytes) -> VideoKeying:
+        return VideoKeying(key, self.sha256, self.layout)
+
+
+# Wanted frames further apart than this are reached by seeking rather than decoding through.
+SEEK_GAP_S = 2.0
+_CACHED_FRAMES = 48
+
+
+def original_lumas(reference: VideoReference, indices: list[int]) -> dict[int, np.ndarray]:
+    """Display-frame luma of the original's frames ``indices``.
+
+    Frames are found by their presentation time (the fingerprint's), seeking to the key frame
+    before each group of wanted frames, so a leak from the end of a long video does not decode
+    the whole original. Recently decoded frames are kept on the reference.
+    """
+    import av
+
+    from leaktrace.engine.watermark.mask import luminance
+    from leaktrace.media.video.io import display_from_stored
+
+    cache = reference.frame_cache
+    found = {i: cache[i] for i in indices if i in cache}
+    wanted = sorted(set(indices) - found.keys())
+    if not wanted:
+        return found
+    times = reference.fingerprint.times
+    half = 0.5 * (float(np.median(np.diff(times))) if times.size > 1 else 1 / 30)
+    groups: list[list[int]] = [[wanted[0]]]
+    for index in wanted[1:]:
+        if times[index] - times[groups[-1][-1]] > SEEK_GAP_S:
+            groups.append([index])
+        else:
+            groups[-1].append(index)
+    with av.open(reference.path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        first = next(container.decode(stream))
+        origin = float(first.time or 0.0)
+        for group in groups:
+            target = origin + float(times[group[0]])
+            container.seek(
+                max(0, int((target - SEEK_GAP_S / 4) / stream.time_base)),
+                stream=stream,
+                backward=True,
+            )
+            pending = set(group)
+            for frame in container.decode(stream):
+                offset = float(frame.time or 0.0) - origin
+                index = int(np.searchsorted(times, offset - half))
+                if index < len(times) and abs(times[index] - offset) <= half and index in pending:
+                    rgb = display_from_stored(
+                        frame.to_ndarray(format="rgb24"), int(frame.rotation or 0) % 360
+                    )
+                    found[index] = luminance(np.ascontiguousarray(rgb))
+                    pending.discard(index)
+                if not pending or offset > times[group[-1]] + half:
+                    break
+    for index in wanted:
+        if index in found:
+            cache[index] = found[index]
+    while len(cache) > _CACHED_FRAMES:
+        cache.pop(next(iter(cache)))
+    return found
+
+
+@dataclass
+class FrameEvidence:
+    """One sampled leak frame."""
+
+    leak_time: float
+    original_index: int | None
+    original_time: float | None = None
+    registration: str | None = None
+    ncc: float = 0.0
+    pixels_used: int = 0
+    z: float | None = None  # the best recipient's score from this frame alone
+
+    def to_dict(self) -> dict:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class VideoDetection:
+    """The outcome for one leak against one registered video."""
+
+    verdict: str  # "attributed", "inconclusive" or "unknown"
+    reason: str | None
+    scores: Attribution | None
+    frames: list[FrameEvidence] = field(default_factory=list)
+    z_trace: list[float] = field(default_factory=list)  # best recipient, frames accumulated
+    time_map: TimeMap | None = None
+    matched_span: tuple[float, float] | None = None  # original seconds
+
+    @property
+    def best(self) -> str | None:
+        return self.scores.best if self.scores is not None else None
+
+    @property
+    def z(self) -> float | None:
+        return float(self.scores.z[0]) if self.scores is not None and len(self.scores.z) else None
+
+    @property
+    def p_value(self) -> float | None:
+        return (
+            float(self.scores.p_family[0])
+            if self.scores is not None and len(self.scores.z)
+            else None
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "best": self.best,
+            "z": self.z,
+            "p_value": self.p_value,
+            "significant": list(self.scores.significant) if self.scores is not None else [],
+            "frames": [f.to_dict() for f in self.frames],
+            "z_trace": [round(z, 3) for z in self.z_trace],
+            "time_map": self.time_map.to_dict() if self.time_map else None,
+            "matched_span_s": list(self.matched_span) if self.matched_span else None,
+        }
+
+
+def read_leak(
+    path: str | os.PathLike[str], *, samples: int = MAX_SAMPLES
+) -> list[tuple[float, np.ndarray]]:
+    """Evenly spaced (time, luma) samples of a leaked clip, or the one picture of an image."""
+    path = Path(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        from leaktrace.engine.watermark.mask import luminance
+        from leaktrace.media.image.files import load_display_rgb
+
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        return [(0.0, luminance(load_display_rgb(data, name=str(path))))]
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputError(f"{path}: has no video stream")
+            count = sum(1 for p in container.demux(container.streams.video[0]) if p.size)
+    except av.error.FFmpegError as exc:
+        raise InputError(f"{path}: not a readable video ({exc.strerror or exc})") from exc
+    every = max(1, count // samples)
+    frames = list(read_luma(path, every=every))
+    if len(frames) > samples:  # spread the surplus evenly rather than cutting the end off
+        keep = np.linspace(0, len(frames) - 1, samples).round().astype(int)
+        frames = [frames[i] for i in keep]
+    if not frames:
+        raise InputError(f"{path}: no frame could be decoded")
+    return frames
+
+
+def _candidate_frames(
+    reference: VideoReference, luma: np.ndarray, features: LazyFeatures
+) -> list[tuple[int, str]]:
+    """Original frames the leak frame may show: nearest by hash, and best key frames by local
+    features (crops, stories, recordings change the global hash)."""
+    fp = reference.fingerprint
+    _, phash, dhash = frame_signature(luma)
+    distance = popcount64(fp.phashes ^ np.uint64(phash)).astype(int) + popcount64(
+        fp.dhashes ^ np.uint64(dhash)
+    ).astype(int)
+    found: list[tuple[int, str]] = []
+    for index in np.argsort(distance, kind="stable"):
+        if distance[index] > 28 or len(found) >= 2:
+            break
+        if all(abs(int(index) - f) > 5 for f, _ in found):
+            found.append((int(index), "perceptual hash"))
+    ranked = []
+    for key_index, feats in zip(fp.key_frames, fp.features, strict=True):
+        _, inliers = match_features(feats, features.get())
+        if inliers >= 8:
+            ranked.append((inliers, key_index))
+    ranked.sort(reverse=True)
+    for _, index in ranked[:CANDIDATES]:
+        if all(abs(index - f) > 5 for f, _ in found):
+            found.append((index, "key-frame features"))
+    return found
+
+
+# A keyed cell layout no frame ever carries: the projection of a residual onto it measures the
+# residual's own energy, with no mark in it.
+_UNUSED_SEGMENT = -1
+# A hypothesis whose residual holds this much more energy in the carried layout than in the
+# unused one shows a mark (whoever's it is); below it the alignment's own rank decides.
+MIN_ENERGY_RATIO = 1.15
+
+
+def _same_geometry(a: Registration, b: Registration, shape: tuple[int, int]) -> bool:
+    """Two alignments that put the original's corners within half a leak pixel of each other,
+    neither refined tile by tile (a bending phone view is registered frame by frame)."""
+    if a.local_warp is not None or b.local_warp is not None:
+        return False
+    height, width = shape
+    corners = np.array([[0, 0, 1], [width, 0, 1], [0, height, 1], [width, height, 1]], float).T
+    spots = []
+    for h in (a.homography, b.homography):
+        inverse = np.linalg.inv(h) @ corners
+        spots.append(inverse[:2] / inverse[2])
+    back = a.homography @ np.vstack([spots[1], np.ones(4)])
+    return bool(np.abs(back[:2] / back[2] - corners[:2]).max() < 0.5)
+
+
+def _project_frame(reference, keying, original, luma, registration, index, *, unused=True):
+    """The frame's projection onto the code groups of the segments it carried, and (when
+    ``unused``) onto the never-used layout; Nones when nothing could be compared."""
+    mask = frame_mask(original) * np.float32(reference.gains[index])
+    weighted = prepare(
+        original,
+        mask,
+        luma,
+        registration.homography,
+        reference.layout.layers[0].cols,
+        local_warp=registration.local_warp,
+    )
+    if weighted.values.size == 0:
+        return None, None, 0
+    y = np.zeros(keying.layout.code_bits)
+    for segment, weight in reference.schedule.weights(index):
+        y += weight * weighted.project(keying.segment(segment)).y
+    spare = weighted.project(keying.segment(_UNUSED_SEGMENT)).y if unused else None
+    return y, spare, weighted.pixels_used
+
+
+def _locate(
+    reference: VideoReference, keying: VideoKeying, samples: list[tuple[float, np.ndarray]]
+) -> tuple[int, Registration] | None:
+    """One sample verifiably registered onto the original (the middle ones first).
+
+    Smooth camera moves make other frames of the same shot register onto a leak frame too (a
+    zoomed frame is a scaled copy of its neighbour), and only the right frame and alignment line
+    the mark up. Which one does is asked of the residual without looking at any recipient's
+    code: the alignment whose residual carries more energy in the segment layouts the frame was
+    marked with than in a layout never used. Choosing by ``y`` alone keeps every innocent
+    code's score exactly N(0, 1) given ``y``.
+    """
+    order = sorted(range(len(samples)), key=lambda i: abs(i - (len(samples) - 1) / 2))
+    for attempt, sample in enumerate(order[:3]):
+        luma = samples[sample][1]
+        features = LazyFeatures(luma)
+        candidates = _candidate_frames(reference, luma, features)
+        lumas = original_lumas(reference, [c for c, _ in candidates])
+        verified: list[tuple[float, float, Registration]] = []
+        for index, _ in candidates:
+            if index not in lumas:
+                continue
+            result = register(lumas[index], luma, leak_features=features, templates=attempt == 0)
+            if not result.verified:
+                continue
+            y, unused, _ = _project_frame(reference, keying, lumas[index], luma, result, index)
+            ratio = float(y @ y / max(unused @ unused, 1e-12)) if y is not None else 0.0
+            full = 1.0 if result.method == "full-frame" else 0.0
+            verified.append((ratio, full + result.ncc, result))
+        if verified:
+            by_energy = max(verified, key=lambda item: item[0])
+            if by_energy[0] >= MIN_ENERGY_RATIO:
+                return sample, by_energy[2]
+            return sample, max(verified, key=lambda item: item[1])[2]
+    return None
+
+
+def detect(
+    reference: VideoReference,
+    samples: list[tuple[float, np.ndarray]],
+    key: bytes,
+    recipient_ids: list[str],
+    *,
+    codes: np.ndarray | None = None,
+    bound: float = DEFAULT_BOUND,
+    decoys: int = DEFAULT_DECOYS,
+    family_size: int | None = None,
+) -> VideoDetection:
+    """Attribute leak frames ``samples`` ((seconds, display luma) pairs) to a recipient.
+
+    Parameters
+    ----------
+    reference : VideoReference
+        The registered original.
+    samples : list of (float, ndarray)
+        Leak frames and their times in the leak (:func:`read_leak`).
+    key : bytes
+        The registry's secret key.
+    recipient_ids : list of str
+        Recipients who received this video.
+    codes : ndarray, optional
+        Their codes (int8 ±1 or packed uint8), derived from the key when absent.
+    bound, decoys, family_size
+        As for :func:`leaktrace.engine.watermark.detect.attribute`.
+    """
+    keying = reference.keying(key)
+    if codes is None:
+        codes = (
+            np.stack([keying.recipient_code(r) for r in recipient_ids])
+            if recipient_ids
+            else np.zeros((0, keying.layout.code_bits), np.int8)
+        )
+    located = _locate(reference, keying, samples)
+    if located is None:
+        return VideoDetection(
+            "unknown",
+            "no leak frame could be registered onto the original",
+            None,
+            [FrameEvidence(t, None) for t, _ in samples],
+        )
+    _, first = located
+    leak_times = [t for t, _ in samples]
+    scores = [
+        thumbnail_scores(reference.fingerprint, luma, first.homography) for _, luma in samples
+    ]
+    time_map, indices = align_frames(reference.fingerprint, leak_times, scores)
+    if len(samples) == 1:
+        indices = [int(np.argmax(scores[0]))] if scores[0].max() > 0.5 else [None]
+    lumas = original_lumas(reference, [i for i in indices if i is not None])
+    evidence: list[FrameEvidence] = []
+    per_frame: list[np.ndarray] = []
+    # Re-encodes, crops and stories keep one geometry for the whole clip: once two frames in a
+    # row register to the same homography, the rest reuse it. (An alignment only decides how
+    # much of the mark is seen; the innocent null holds for any projection.)
+    checked: list[Registration] = []
+    static: Registration | None = None
+    for (tau, luma), index in zip(samples, indices, strict=True):
+        item = FrameEvidence(tau, index)
+        evidence.append(item)
+        if index is None:
+            continue
+        original = lumas.get(index)
+        if original is None:
+            continue
+        item.original_time = float(reference.fingerprint.times[index])
+        if static is not None:
+            result = static
+            item.registration, item.ncc = f"{result.method} (held)", float(result.ncc)
+        else:
+            result = register(original, luma, templates=False)
+            if not result.verified:
+                result = register(original, luma)
+            item.registration, item.ncc = result.method, float(result.ncc)
+            if not result.verified:
+                continue
+            if checked and _same_geometry(checked[-1], result, luma.shape):
+                static = result
+            checked.append(result)
+        y, _, item.pixels_used = _project_frame(
+            reference, keying, original, luma, result, index, unused=False
+        )
+        if y is not None:
+            per_frame.append(y)
+    used = [e for e in evidence if e.pixels_used and e.original_index is not None]
+    if not per_frame:
+        return VideoDetection(
+            "inconclusive",
+            "no sampled frame could be aligned and verified",
+            None,
+            evidence,
+            time_map=time_map,
+        )
+    total = np.sum(per_frame, axis=0)
+    result = attribute(
+        total,
+        codes,
+        list(recipient_ids),
+        keying.decoy_codes(decoys),
+        bound=bound,
+        family_size=family_size,
+    )
+    trace: list[float] = []
+    if result.best is not None:
+        best_code = np.asarray(keying.recipient_code(result.best), dtype=np.float64)
+        running = np.zeros_like(total)
+        frame_items = [e for e in evidence if e.pixels_used]
+        for item, y in zip(frame_items, per_frame, strict=False):
+            norm = float(np.linalg.norm(y))
+            item.z = float(best_code @ y / norm / result.null.std) if norm else 0.0
+            running += y
+            norm = float(np.linalg.norm(running))
+            trace.append(float(best_code @ running / norm / result.null.std) if norm else 0.0)
+    times = [e.original_time for e in used if e.original_time is not None]
+    span = (min(times), max(times)) if times else None
+    verdict = "attributed" if result.attributed else "inconclusive"
+    reason = (
+        None
+        if result.attributed
+        else f"no recipient is significant: the best, {result.best}, has a false-accusation probability of {float(result.p_family[0]):.2g}, above the bound {bound:.0e}"
+        if result.best
+        else "nobody received this video"
+    )
+    return VideoDetection(verdict, reason, result, evidence, trace, time_map, span)
+
+
+def detect_file(
+    reference: VideoReference,
+    leak_path: str | os.PathLike[str],
+    key: bytes,
+    recipient_ids: list[str],
+    *,
+    samples: int = MAX_SAMPLES,
+    **kwargs,
+) -> VideoDetection:
+    """:func:`detect` on a leaked video file or a single frame saved as a picture."""
+    return detect(reference, read_leak(leak_path, samples=samples), key, recipient_ids, **kwargs)
