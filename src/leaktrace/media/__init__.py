@@ -15,9 +15,10 @@ def default_media() -> tuple:
     reads anything Pillow reads, last)."""
     from leaktrace.media.image import ImageMedium
     from leaktrace.media.pdf import PdfMedium
+    from leaktrace.media.video import VideoMedium
 
-    pdf = PdfMedium()
-    return (pdf, ImageMedium(views=pdf.views))
+    pdf, video = PdfMedium(), VideoMedium()
+    return (pdf, video, ImageMedium(views=pdf.views, stills=video.stills))
 
 
 def mark_suffixes() -> frozenset[str]:

@@ -18,7 +18,15 @@ from leaktrace.errors import InputError, OutputError
 from leaktrace.fsutil import write_atomic
 from leaktrace.registry.models import Copy
 
-__all__ = ["MARKED", "SKIPPED", "FileOutcome", "MarkMedium", "PreparedFile", "mark_one_file"]
+__all__ = [
+    "MARKED",
+    "SKIPPED",
+    "FileOutcome",
+    "MarkMedium",
+    "PreparedFile",
+    "PreparedStream",
+    "mark_one_file",
+]
 
 MARKED, SKIPPED = "marked", "skipped"
 
@@ -34,6 +42,20 @@ class PreparedFile(Protocol):
         registered asset the copy carries a mark of (recorded as one copy each)."""
 
 
+class PreparedStream(Protocol):
+    """A prepared file whose copies are too big to hold in memory (a video): each copy is
+    encoded straight into a file, and temporary state is released by :meth:`close`."""
+
+    @property
+    def asset_id(self) -> str: ...
+
+    def write_copy(self, recipient_id: str, output: Path) -> list[tuple[str, bytes | None]]:
+        """Write the recipient's copy to ``output`` atomically (complete or absent); returns
+        what :meth:`PreparedFile.copy_for` returns beside the bytes."""
+
+    def close(self) -> None: ...
+
+
 class MarkMedium(Protocol):
     """What marking needs of a medium (images, PDFs, videos, text)."""
 
@@ -43,7 +65,9 @@ class MarkMedium(Protocol):
     def claims(self, path: Path, data: bytes) -> bool:
         """Whether this medium marks the file (by its content)."""
 
-    def prepare(self, registry, path: Path, data: bytes, password: str | None) -> PreparedFile:
+    def prepare(
+        self, registry, path: Path, data: bytes, password: str | None
+    ) -> PreparedFile | PreparedStream:
         """Register the file (idempotent by content) and analyse it, once."""
 
 
@@ -89,14 +113,18 @@ def mark_one_file(
         if todo:
             medium = next(m for m in media if m.claims(source, data))
             prepared = medium.prepare(registry, source, data, password)
-            asset_id = prepared.asset_id
-            for rid in todo:
-                encoded, marks = prepared.copy_for(rid)
-                _write(out_root / rid / relative, encoded)
-                digest = hashlib.sha256(encoded).hexdigest()
-                written.extend(
-                    Copy(marked, rid, digest, str(relative), code=code) for marked, code in marks
-                )
+            try:
+                asset_id = prepared.asset_id
+                for rid in todo:
+                    digest, marks = _make_copy(prepared, rid, out_root / rid / relative)
+                    written.extend(
+                        Copy(marked, rid, digest, str(relative), code=code)
+                        for marked, code in marks
+                    )
+            finally:
+                close = getattr(prepared, "close", None)
+                if close is not None:
+                    close()
         failure = None
     except (InputError, OutputError) as exc:
         failure = str(exc)
@@ -114,12 +142,33 @@ def mark_one_file(
     return FileOutcome(copies, failure)
 
 
-def _write(output: Path, data: bytes) -> None:
+def _make_copy(prepared, recipient_id: str, output: Path):
+    """Write one copy; its SHA-256 and the marks it carries."""
+    _make_folder(output)
+    if hasattr(prepared, "write_copy"):
+        marks = prepared.write_copy(recipient_id, output)
+        return _file_sha256(output), marks
+    encoded, marks = prepared.copy_for(recipient_id)
+    write_atomic(output, encoded)
+    return hashlib.sha256(encoded).hexdigest(), marks
+
+
+def _make_folder(output: Path) -> None:
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{output.parent}: cannot create folder ({exc.strerror or exc})") from exc
-    write_atomic(output, data)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise OutputError(f"cannot read back {path}: {exc.strerror or exc}") from exc
+    return digest.hexdigest()
 
 
 def _already_done(
@@ -138,8 +187,8 @@ def _already_done(
         if rid not in recorded:
             continue
         try:
-            digest = hashlib.sha256((out_root / rid / relative).read_bytes()).hexdigest()
-        except OSError:  # missing or unreadable: make it again
+            digest = _file_sha256(out_root / rid / relative)
+        except OutputError:  # missing or unreadable: make it again
             continue
         if digest in recorded[rid]:
             done[rid] = digest

@@ -6,7 +6,7 @@ Importing this package loads no image library; its modules do, on first use.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 __all__ = ["IMAGE_LEAK_SUFFIXES", "IMAGE_SUFFIXES", "ImageMedium"]
@@ -26,14 +26,18 @@ class ImageMedium:
         Raster kinds other media register as pictures of themselves (``"pdf-page"``), each with
         the :class:`~leaktrace.media.image.identify.ViewReader` that reads the rest of their
         evidence from a picture.
+    stills : sequence, optional
+        Readers other media offer for a picture no registered raster explains (one frame of a
+        video): :class:`~leaktrace.media.image.identify.StillReader`.
     """
 
     name = "image"
     mark_suffixes = IMAGE_SUFFIXES
     leak_suffixes = IMAGE_LEAK_SUFFIXES
 
-    def __init__(self, views: Mapping | None = None) -> None:
+    def __init__(self, views: Mapping | None = None, stills: Sequence = ()) -> None:
         self.views = dict(views or {})
+        self.stills = tuple(stills)
 
     def claims(self, path: Path, data: bytes) -> bool:
         return True
@@ -41,7 +45,7 @@ class ImageMedium:
     def read(self, session, path: Path, data: bytes):
         from leaktrace.media.image.identify import read_picture
 
-        return read_picture(session, path, data, self.views)
+        return read_picture(session, path, data, self.views, self.stills)
 
     def prepare(self, registry, path: Path, data: bytes, password: str | None = None):
         from leaktrace.media.image.marking import prepare_image

@@ -9,7 +9,7 @@ image; the medium that owns the kind may read more from it (a page's word shifts
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -20,7 +20,14 @@ from leaktrace.media.image.locate import Located, find_assets
 from leaktrace.pipeline.evidence import Block, Findings, Group, Outcome, packed_codes
 from leaktrace.pipeline.session import Session
 
-__all__ = ["UNRELATED_NCC", "ViewEvidence", "ViewReader", "read_picture", "raster_block"]
+__all__ = [
+    "UNRELATED_NCC",
+    "StillReader",
+    "ViewEvidence",
+    "ViewReader",
+    "raster_block",
+    "read_picture",
+]
 
 # Below this correlation an unverified candidate shares nothing recognisable with the leak.
 UNRELATED_NCC = 0.3
@@ -44,6 +51,15 @@ class ViewReader(Protocol):
     def __call__(
         self, session: Session, located: Located, leak_luma: np.ndarray, ids: list[str]
     ) -> ViewEvidence: ...
+
+
+class StillReader(Protocol):
+    """Another medium's reading of a picture no registered raster explains (a video's frame):
+    findings whose groups and evidence join the picture's, or None when it has nothing to try."""
+
+    def __call__(
+        self, session: Session, path: Path, leak_rgb: np.ndarray, leak_luma: np.ndarray
+    ) -> Findings | None: ...
 
 
 def raster_block(
@@ -85,6 +101,7 @@ def read_picture(
     path: Path,
     data: bytes,
     views: Mapping[str, ViewReader],
+    stills: Sequence[StillReader] = (),
 ) -> Findings:
     """The findings for a leaked picture (see the module's docstring)."""
     from leaktrace.engine.watermark.mask import luminance
@@ -109,6 +126,16 @@ def read_picture(
     )
     if not verified:
         findings.outcome = _not_verified(failure)
+        for still in stills:
+            found = still(session, path, leak_rgb, leak_luma)
+            if found is None:
+                continue
+            findings.evidence.update(found.evidence)
+            findings.groups.extend(found.groups)
+            if found.groups:
+                findings.outcome = None
+            elif found.outcome is not None and findings.outcome.verdict == "unknown":
+                findings.outcome = found.outcome
         return findings
     for located in verified:
         kind = located.asset.kind

@@ -1,4 +1,7 @@
-"""Videos (phase 1): the core algorithms and I/O, not yet wired into the CLI or the registry.
+"""Videos: every recipient's copy of a video carries the keyed pattern in every frame, and a
+leaked clip, a screen or phone recording, or one frame posted as a picture is traced back to it.
+
+Importing this package loads no video library; its modules do, on first use.
 
 Modules, in the order a video passes through them:
 
@@ -14,6 +17,8 @@ Modules, in the order a video passes through them:
 ``mark``         :class:`~leaktrace.media.video.mark.VideoMarker`: one encode per recipient
 ``align``        which original frame each leak frame shows (trims, speed, frame rate, stutter)
 ``detect``       per-frame registration and residual projection, summed, then attribution
+``marking``      the registered asset and each recipient's copy (:class:`VideoMedium.prepare`)
+``identify``     a leaked clip or frame as evidence for the pipeline (:class:`VideoMedium.read`)
 (leak simulations for videos live in ``leaktrace.simulate.video``)
 ``scenes``       synthetic footage with camera motion, built from still pictures
 
@@ -26,3 +31,48 @@ The engine is used only through public names: ``leaktrace.engine.watermark.patte
 (``perceptual_hashes``, ``popcount64``), ``leaktrace.fsutil.atomic_output``, and for the leak
 simulations and single-frame leaks ``leaktrace.simulate`` and ``leaktrace.media.image.files``.
 """
+
+from pathlib import Path
+
+from leaktrace.media.signatures import looks_like_video
+
+__all__ = ["VIDEO_SUFFIXES", "VideoMedium", "looks_like_video"]
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm"})
+
+
+def _frame_as_picture(session, path, leak_rgb, leak_luma):
+    from leaktrace.media.video.identify import read_frame_picture
+
+    return read_frame_picture(session, path, leak_rgb, leak_luma)
+
+
+class VideoMedium:
+    """The video medium. A picture of a frame is read by the image medium, which asks
+    :attr:`stills` when no registered picture explains it."""
+
+    name = "video"
+    mark_suffixes = VIDEO_SUFFIXES
+    leak_suffixes = VIDEO_SUFFIXES
+    stills = (_frame_as_picture,)
+
+    def claims(self, path: Path, data: bytes) -> bool:
+        # By content, and by name too: a picture called .mp4 is refused as a video that lies
+        # about its extension rather than marked as an image under a video's name.
+        return looks_like_video(data) or path.suffix.lower() in VIDEO_SUFFIXES
+
+    def read(self, session, path: Path, data: bytes):
+        from leaktrace.media.video.identify import read_video
+
+        return read_video(session, path, data)
+
+    def prepare(self, registry, path: Path, data: bytes, password: str | None = None):
+        from leaktrace.media.video.marking import prepare_video
+
+        return prepare_video(registry, path, data)
+
+    def picture(self, path: Path, data: bytes):
+        """The leak's middle frame, as the report shows it (RGB)."""
+        from leaktrace.media.video.identify import middle_frame_rgb
+
+        return middle_frame_rgb(path)

@@ -211,8 +211,16 @@ def read_leak(
         except OSError as exc:
             raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
         return [(0.0, luminance(load_display_rgb(data, name=str(path))))]
+    return read_clip(path, samples=samples)
+
+
+def read_clip(
+    path: str | os.PathLike[str], *, samples: int = MAX_SAMPLES
+) -> list[tuple[float, np.ndarray]]:
+    """Evenly spaced (time, luma) samples of a leaked clip, whatever its name says."""
     import av
 
+    path = Path(path)
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -374,12 +382,92 @@ def detect(
             if recipient_ids
             else np.zeros((0, keying.layout.code_bits), np.int8)
         )
+    measured = measure(reference, keying, samples)
+    evidence, per_frame, time_map = measured.frames, measured.per_frame, measured.time_map
+    if not measured.located:
+        return VideoDetection("unknown", measured.reason, None, evidence)
+    if not per_frame:
+        return VideoDetection("inconclusive", measured.reason, None, evidence, time_map=time_map)
+    total = measured.total
+    result = attribute(
+        total,
+        codes,
+        list(recipient_ids),
+        keying.decoy_codes(decoys),
+        bound=bound,
+        family_size=family_size,
+    )
+    trace: list[float] = []
+    if result.best is not None:
+        best_code = np.asarray(keying.recipient_code(result.best), dtype=np.float64)
+        trace = measured.score_frames(best_code, result.null.std)
+    span = measured.span
+    verdict = "attributed" if result.attributed else "inconclusive"
+    reason = (
+        None
+        if result.attributed
+        else f"no recipient is significant: the best, {result.best}, has a false-accusation probability of {float(result.p_family[0]):.2g}, above the bound {bound:.0e}"
+        if result.best
+        else "nobody received this video"
+    )
+    return VideoDetection(verdict, reason, result, evidence, trace, time_map, span)
+
+
+@dataclass
+class Measurement:
+    """A leak registered frame by frame onto one registered video, before any code is read.
+
+    ``per_frame`` holds each used frame's projection onto the code groups (in the order of the
+    frames with ``pixels_used``); their sum ``total`` is the statistic's raw material.
+    """
+
+    located: bool
+    reason: str | None
+    frames: list[FrameEvidence]
+    per_frame: list[np.ndarray] = field(default_factory=list)
+    time_map: TimeMap | None = None
+    homographies: list[np.ndarray] = field(default_factory=list)  # original -> leak, per used frame
+
+    @property
+    def total(self) -> np.ndarray:
+        return np.sum(self.per_frame, axis=0)
+
+    @property
+    def span(self) -> tuple[float, float] | None:
+        """The original's time span the used frames show, seconds."""
+        times = [
+            e.original_time
+            for e in self.frames
+            if e.pixels_used and e.original_index is not None and e.original_time is not None
+        ]
+        return (min(times), max(times)) if times else None
+
+    def score_frames(self, code: np.ndarray, null_std: float) -> list[float]:
+        """Sets each used frame's ``z`` for ``code`` (±1) and returns the running score as
+        frames accumulate."""
+        trace: list[float] = []
+        running = np.zeros(code.shape, dtype=np.float64)
+        used = [e for e in self.frames if e.pixels_used]
+        for item, y in zip(used, self.per_frame, strict=False):
+            norm = float(np.linalg.norm(y))
+            item.z = float(code @ y / norm / null_std) if norm else 0.0
+            running += y
+            norm = float(np.linalg.norm(running))
+            trace.append(float(code @ running / norm / null_std) if norm else 0.0)
+        return trace
+
+
+def measure(
+    reference: VideoReference, keying: VideoKeying, samples: list[tuple[float, np.ndarray]]
+) -> Measurement:
+    """Locate the leak in the original, map its time, and project every usable sample onto the
+    code groups of the segments its original frame carried. Reads no recipient's code, so any
+    statistic built from the result keeps the exact innocent null."""
     located = _locate(reference, keying, samples)
     if located is None:
-        return VideoDetection(
-            "unknown",
+        return Measurement(
+            False,
             "no leak frame could be registered onto the original",
-            None,
             [FrameEvidence(t, None) for t, _ in samples],
         )
     _, first = located
@@ -393,6 +481,7 @@ def detect(
     lumas = original_lumas(reference, [i for i in indices if i is not None])
     evidence: list[FrameEvidence] = []
     per_frame: list[np.ndarray] = []
+    homographies: list[np.ndarray] = []
     # Re-encodes, crops and stories keep one geometry for the whole clip: once two frames in a
     # row register to the same homography, the rest reuse it. (An alignment only decides how
     # much of the mark is seen; the innocent null holds for any projection.)
@@ -425,46 +514,9 @@ def detect(
         )
         if y is not None:
             per_frame.append(y)
-    used = [e for e in evidence if e.pixels_used and e.original_index is not None]
-    if not per_frame:
-        return VideoDetection(
-            "inconclusive",
-            "no sampled frame could be aligned and verified",
-            None,
-            evidence,
-            time_map=time_map,
-        )
-    total = np.sum(per_frame, axis=0)
-    result = attribute(
-        total,
-        codes,
-        list(recipient_ids),
-        keying.decoy_codes(decoys),
-        bound=bound,
-        family_size=family_size,
-    )
-    trace: list[float] = []
-    if result.best is not None:
-        best_code = np.asarray(keying.recipient_code(result.best), dtype=np.float64)
-        running = np.zeros_like(total)
-        frame_items = [e for e in evidence if e.pixels_used]
-        for item, y in zip(frame_items, per_frame, strict=False):
-            norm = float(np.linalg.norm(y))
-            item.z = float(best_code @ y / norm / result.null.std) if norm else 0.0
-            running += y
-            norm = float(np.linalg.norm(running))
-            trace.append(float(best_code @ running / norm / result.null.std) if norm else 0.0)
-    times = [e.original_time for e in used if e.original_time is not None]
-    span = (min(times), max(times)) if times else None
-    verdict = "attributed" if result.attributed else "inconclusive"
-    reason = (
-        None
-        if result.attributed
-        else f"no recipient is significant: the best, {result.best}, has a false-accusation probability of {float(result.p_family[0]):.2g}, above the bound {bound:.0e}"
-        if result.best
-        else "nobody received this video"
-    )
-    return VideoDetection(verdict, reason, result, evidence, trace, time_map, span)
+            homographies.append(np.asarray(result.homography, dtype=np.float64))
+    reason = None if per_frame else "no sampled frame could be aligned and verified"
+    return Measurement(True, reason, evidence, per_frame, time_map, homographies)
 
 
 def detect_file(
