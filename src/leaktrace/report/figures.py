@@ -138,6 +138,40 @@ def score_plot(
     return _png(figure)
 
 
+def running_plot(running: list[dict], *, threshold_z: float) -> bytes:
+    """The best recipient's score as the leak's parts (a clip's frames) are added one by one.
+
+    Parameters
+    ----------
+    running : list of dict
+        ``label`` (where in the leak the part is) and ``z`` (the score of every part so far).
+    threshold_z : float
+        Score at which the corrected probability equals the bound (:func:`z_threshold`).
+    """
+    figure = _figure(880, 330)
+    axes = figure.add_axes((0.08, 0.3, 0.88, 0.6))
+    scores = np.array([line["z"] for line in running], dtype=float)
+    positions = np.arange(1, len(running) + 1)
+    axes.axhspan(-3, 3, color="#ecf0f1", zorder=0, label="where innocent scores fall (|z| < 3)")
+    axes.plot(positions, scores, color=ACCUSED, marker="o", linewidth=1.5, zorder=3)
+    axes.axhline(
+        threshold_z, color=THRESHOLD, linestyle="--", linewidth=1.5,
+        label=f"threshold z = {threshold_z:.2f}",
+    )  # fmt: skip
+    axes.axhline(0, color="#95a5a6", linewidth=0.8, zorder=1)
+    step = max(1, len(running) // 12)
+    axes.set_xticks(positions[::step], [line["label"] for line in running][::step], fontsize=8)
+    axes.set_xlim(0.5, len(running) + 0.5)
+    axes.set_ylim(min(-4.0, float(scores.min()) - 1), max(threshold_z, float(scores.max())) + 2)
+    axes.set_xlabel("leak frames added (time in the leak)")
+    axes.set_ylabel("score z")
+    axes.set_title("The best recipient's score as frames accumulate", loc="left", fontsize=11)
+    axes.legend(loc="upper left", bbox_to_anchor=(0.0, -0.18), ncols=2, fontsize=8, frameon=False)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.grid(axis="y", color="#dddddd", linewidth=0.6)
+    return _png(figure)
+
+
 def _fit(image: np.ndarray) -> tuple[np.ndarray, float]:
     import cv2
 

@@ -88,7 +88,17 @@ def _pictures(registry, result, leak_data: bytes) -> dict[str, str]:
     from leaktrace.report import figures
 
     path = Path(result.file)
-    medium = next(m for m in default_media() if m.claims(path, leak_data))
+    media = default_media()
+    # A medium whose asset was matched in time (a video's frame) draws that pair itself.
+    for drawer in (getattr(m, "match_pictures", None) for m in media):
+        pair = drawer(registry, result, path, leak_data) if drawer is not None else None
+        if pair is not None:
+            side_by_side, overlay = figures.registration_pictures(*pair)
+            return {
+                "side_by_side": figures.data_uri(side_by_side),
+                "overlay": figures.data_uri(overlay),
+            }
+    medium = next(m for m in media if m.claims(path, leak_data))
     try:
         leak = medium.picture(path, leak_data)
     except (LeaktraceError, IndexError) as exc:  # an encrypted PDF: the report still stands
@@ -124,6 +134,11 @@ def _scores(result, hypotheses: int) -> dict[str, Any] | None:
     if removal:  # the lower tail is tested too: its line is where both tails' correction puts it
         removal_z = -figures.z_threshold(result.threshold, 2 * hypotheses)
         accused.add(removal["id"])
+    running = None
+    if result.evidence.get("running_scores"):
+        running = figures.data_uri(
+            figures.running_plot(result.evidence["running_scores"], threshold_z=threshold)
+        )
     plot = figures.score_plot(
         result.candidates,
         threshold_z=threshold,
@@ -131,7 +146,12 @@ def _scores(result, hypotheses: int) -> dict[str, Any] | None:
         hypotheses=hypotheses,
         removal_z=removal_z,
     )
-    return {"plot": figures.data_uri(plot), "threshold_z": threshold, "accused": accused}
+    return {
+        "plot": figures.data_uri(plot),
+        "threshold_z": threshold,
+        "accused": accused,
+        "running": running,
+    }
 
 
 def render_report(registry, result, *, parameters: dict | None = None) -> str:

@@ -71,6 +71,13 @@ class VideoMedium:
 
         return prepare_video(registry, path, data)
 
+    def match_pictures(self, registry, result, path: Path, data: bytes):
+        """(leak frame, original frame, homography) for the report, when the leak was matched
+        to a registered video; None otherwise."""
+        from leaktrace.media.video.identify import match_pictures
+
+        return match_pictures(registry, result, path, data)
+
     def picture(self, path: Path, data: bytes):
         """The leak's middle frame, as the report shows it (RGB)."""
         from leaktrace.media.video.identify import middle_frame_rgb
