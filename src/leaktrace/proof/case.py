@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +87,7 @@ def read_case(path: str | Path) -> Case:
                 raise InputError(f"{where}: case.json does not name its pictures") from None
             leak = _member(archive, leak_name, where)
             original = _member(archive, original_name, where)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError) as exc:
         raise InputError(
             f"{where}: not a readable evidence case (corrupt or truncated: {exc})"
         ) from None

@@ -172,6 +172,7 @@ def export_case(registry, leak: str | Path, result: dict, out: str | Path) -> di
         "result": {
             "verdict": result["verdict"],
             "score": candidate["score"],
+            "null": null,
             "p_value": result["p_value"],
             "p_value_single": candidate.get("p_value_single"),
             "runner_up": evidence.get("runner_up"),
