@@ -292,5 +292,6 @@ def _record(registry, result: Identification, case_file: Path | None) -> Identif
             "why": f"the registry is read-only ({registry.read_only_reason})",
         }
     else:
-        result.logged = {"to": "audit log", "seq": entry.seq}
+        # No row number: the same leak identified twice gives the same result.
+        result.logged = {"to": "audit log"}
     return result

@@ -45,7 +45,7 @@ class Identification:
     significant: list[dict] = field(default_factory=list)
     evidence: dict = field(default_factory=dict)
     # Where the identification was recorded: the audit log, or a case file when the registry
-    # is read-only ({"to", "seq", and for a case file "path" and "why"}).
+    # is read-only ({"to"}, and for a case file "path", "seq" and "why").
     logged: dict | None = None
 
     @property
