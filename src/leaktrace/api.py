@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import unicodedata
 from pathlib import Path
@@ -25,6 +26,7 @@ __all__ = [
     "add_recipient",
     "audit",
     "collect_inputs",
+    "export_evidence",
     "identify",
     "import_recipients",
     "init_registry",
@@ -35,6 +37,7 @@ __all__ = [
     "scan_folder",
     "slugify",
     "sync_recipients",
+    "verify_evidence",
 ]
 
 
@@ -187,3 +190,22 @@ def audit(registry: SqlRegistry):
     from leaktrace.registry.reconcile import check_audit_trail
 
     return check_audit_trail(registry)
+
+
+def export_evidence(registry: SqlRegistry, leak: str | Path, out: str | Path, **options):
+    """Identify ``leak`` (or take ``result=``, its ``identify --json`` dict) and write the
+    evidence case of the accusation to ``out``; see :func:`leaktrace.proof.export_case`."""
+    from leaktrace.proof import export_case
+
+    result = options.pop("result", None)
+    if result is None:
+        result = identify(registry, leak, **options).to_dict()
+    return export_case(registry, leak, json.loads(json.dumps(result, default=str)), out)
+
+
+def verify_evidence(case: str | Path, **options):
+    """Verify an evidence case without any registry or key; see
+    :func:`leaktrace.proof.verify_case`."""
+    from leaktrace.proof import verify_case
+
+    return verify_case(case, **options)

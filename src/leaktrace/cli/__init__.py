@@ -1,6 +1,7 @@
 """The ``leaktrace`` command line: a thin layer over :mod:`leaktrace.api`."""
 
 from leaktrace.cli import (  # noqa: F401  (they register commands)
+    evidence,
     investigate,
     keys,
     marking,

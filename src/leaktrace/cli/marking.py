@@ -67,6 +67,16 @@ def mark(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     password: PdfPasswordOption = None,
+    receipts: Annotated[
+        Path | None,
+        typer.Option(
+            "--receipts",
+            metavar="DIR",
+            help="Also write, per recipient, DIR/<recipient>.json and a printable "
+            "DIR/<recipient>.html: each copy's file name, SHA-256 and commitment, to sign at "
+            "handover.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Write one invisibly marked copy of each file per recipient and record it.
@@ -78,8 +88,9 @@ def mark(
 
     Exit code 0 when copies were written, 6 when there was nothing to do (every copy already
     existed), 3 when some files failed (the others were marked and recorded), 1 on error.
+    --receipts DIR lists every copy of the run, marked or skipped, per recipient.
 
-    Example: leaktrace mark packet/ --recipients suppliers.csv --out dist/ --json
+    Example: leaktrace mark packet/ --recipients suppliers.csv --out dist/ --receipts receipts/
     """
     from leaktrace.api import collect_inputs, sync_recipients
 
@@ -111,6 +122,11 @@ def mark(
         as_json,
         config.pdf_password(password),
     )
+    receipt_files = []
+    if receipts is not None:
+        from leaktrace.report.receipts import write_receipts
+
+        receipt_files = write_receipts(registry, report.copies, receipts)
     if as_json:
         print_json(
             {
@@ -127,6 +143,7 @@ def mark(
                 ],
                 "failures": [{"file": str(f), "error": message} for f, message in report.failures],
                 "recipients_added": [r.id for r in added],
+                "receipts": [str(path) for path in receipt_files],
                 "summary": {
                     "marked": len(report.marked),
                     "skipped": len(report.skipped),
@@ -136,6 +153,11 @@ def mark(
         )
     else:
         _render(report, out_dir, added)
+        if receipt_files:
+            out.print(
+                f"{len(receipt_files) // 2} receipts (JSON and HTML) written to "
+                f"{shown(receipts, limit=None)}"
+            )
     if report.failures:
         raise typer.Exit(EXIT_PARTIAL if report.copies else EXIT_ERROR)
     raise typer.Exit(EXIT_NOTHING_TO_DO if report.nothing_to_do else EXIT_OK)

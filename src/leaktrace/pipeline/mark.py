@@ -16,6 +16,7 @@ from typing import Protocol
 
 from leaktrace.errors import InputError, OutputError
 from leaktrace.fsutil import write_atomic
+from leaktrace.pipeline.openings import CopyCommitter
 from leaktrace.registry.models import Copy
 
 __all__ = ["MARKED", "SKIPPED", "FileOutcome", "MarkMedium", "PreparedFile", "mark_one_file"]
@@ -75,6 +76,8 @@ def mark_one_file(
     """
     done: dict[str, str] = {}
     written: list[Copy] = []
+    # Every copy is committed to its code as it is made (its receipt shows the commitment).
+    committer = CopyCommitter(registry)
     asset_id = ""
     try:
         try:
@@ -95,14 +98,23 @@ def mark_one_file(
                 _write(out_root / rid / relative, encoded)
                 digest = hashlib.sha256(encoded).hexdigest()
                 written.extend(
-                    Copy(marked, rid, digest, str(relative), code=code) for marked, code in marks
+                    Copy(
+                        marked,
+                        rid,
+                        digest,
+                        str(relative),
+                        code=code,
+                        key_id=committer.key_id,
+                        commitment=committer.commit(marked, rid, code),
+                    )
+                    for marked, code in marks
                 )
         failure = None
     except (InputError, OutputError) as exc:
         failure = str(exc)
     finally:  # even when interrupted: what is on disk gets recorded
         if written:
-            registry.record_copies(written)
+            registry.record_copies(written, patterns=committer.patterns)
     if not asset_id and written:
         asset_id = written[0].asset_id
     made = {c.recipient_id: c.output_sha256 for c in written}

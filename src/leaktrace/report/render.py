@@ -31,7 +31,8 @@ VERDICT_HEADLINES = {
 }
 
 
-def _environment():
+def environment():
+    """The Jinja environment of the report templates (autoescaped, with their filters)."""
     import jinja2
 
     environment = jinja2.Environment(
@@ -187,7 +188,7 @@ def render_report(registry, result, *, parameters: dict | None = None) -> str:
         "file_name": os.path.basename(result.file),
         "limits": {"ncc": MIN_NCC, "edge_ncc": MIN_EDGE_NCC},
     }
-    return _environment().get_template("report.html.j2").render(context)
+    return environment().get_template("report.html.j2").render(context)
 
 
 def write_report(
@@ -247,7 +248,7 @@ def write_index(path: str | os.PathLike[str], results: Iterable[Any]) -> Path:
             link = quote(Path(os.path.relpath(report, folder)).as_posix())
         rows.append({"relative": result.relative, "r": record, "link": link, "note": result.note})
     html = (
-        _environment()
+        environment()
         .get_template("index.html.j2")
         .render(
             rows=rows,
