@@ -93,7 +93,7 @@ def child_scan(spec: dict) -> dict:
         results = list(scan_folder(spec["location"], KEY, spec["leaks"], workers=spec["workers"]))
     seconds = time.perf_counter() - start
     verdicts = sorted(
-        f"{Path(r.path).name}:{r.verdict}:{r.recipient.id if r.recipient else ''}" for r in results
+        f"{Path(r.file).name}:{r.verdict}:{(r.recipient or {}).get('id', '')}" for r in results
     )
     return {"seconds": seconds, "verdicts": hashlib.sha256("|".join(verdicts).encode()).hexdigest()}
 
