@@ -34,8 +34,8 @@ from leaktrace.media.signatures import looks_like_pdf
 MAX_PIXELS_DEFAULT = 200_000_000
 MARKABLE_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "HEIF")
 # zlib level of marked PNG copies (lossless at every level). Pillow's default, 6, spent 1.0 s
-# of a 4-megapixel copy's 1.13 s; 3 encodes about twice as fast for 5-12 % larger files, and
-# 1-2 save little more time for 10-20 % more bytes (benchmarks/batch_speed.py, png section).
+# of a 4-megapixel copy's 1.13 s; 3 encodes 2-3x as fast for 13-21 % larger files, and 1-2
+# save little more time for 21-39 % more bytes (benchmarks/batch_speed.py, png section).
 PNG_COMPRESS_LEVEL = 3
 # The keyed pattern's grid needs this many pixels on each side (watermark.pattern.layout_for).
 MIN_MARKABLE_SIDE = 32  # identify refuses leaks smaller than this: never mark what cannot be read
