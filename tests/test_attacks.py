@@ -47,11 +47,6 @@ REQUIRED = ("social1080", "social480", "jpeg50", "crop25", "rotate5_crop", "scre
 #: Attacks that draw from the generator; every other attack must ignore it.
 RANDOM = {
     "crop25_offcentre",
-    "crop30_offcentre",
-    "crop_stretch",
-    "viewer_zoom",
-    "repost3",
-    "repost4",
     "perspective",
     "screenshot_chat",
     "phone_screen_easy",
@@ -63,6 +58,11 @@ RANDOM = {
     "story_stickers",
     "mirror_crop_webp",
     "phone_screen_reshare",
+    "crop30_offcentre",
+    "crop_stretch",
+    "screenshot_zoom",
+    "repost3",
+    "repost4",
 }
 
 #: Attacks that render a 12-megapixel phone photo.

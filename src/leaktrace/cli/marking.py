@@ -103,7 +103,7 @@ def mark(
     registry = open_registry()
     if scheduler and registry.backend != "postgresql":
         raise scheduler_needs_postgresql()
-    files = collect_inputs(paths)  # before adding anyone: a typo in a path changes nothing
+    collect_inputs(paths)  # before adding anyone: a typo in a path changes nothing
     added = []
     recipient_ids = to
     if recipients_csv is not None:
@@ -118,7 +118,6 @@ def mark(
         recipient_ids,
         workers,
         scheduler,
-        len(files),
         as_json,
         config.pdf_password(password),
     )
@@ -163,7 +162,7 @@ def mark(
     raise typer.Exit(EXIT_NOTHING_TO_DO if report.nothing_to_do else EXIT_OK)
 
 
-def _run(registry, paths, out_dir, recipient_ids, workers, scheduler, n_files, as_json, password):
+def _run(registry, paths, out_dir, recipient_ids, workers, scheduler, as_json, password):
     from leaktrace.api import mark_files
     from leaktrace.batch.executors import make_executor
 
@@ -177,7 +176,7 @@ def _run(registry, paths, out_dir, recipient_ids, workers, scheduler, n_files, a
             where = (
                 {"executor": stack.enter_context(make_executor(scheduler=scheduler))}
                 if scheduler
-                else {"workers": min(workers, n_files)}
+                else {"workers": workers}
             )
             return mark_files(
                 registry,

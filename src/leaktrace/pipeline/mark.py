@@ -19,7 +19,15 @@ from leaktrace.fsutil import write_atomic
 from leaktrace.pipeline.openings import CopyCommitter
 from leaktrace.registry.models import Copy
 
-__all__ = ["MARKED", "SKIPPED", "FileOutcome", "MarkMedium", "PreparedFile", "mark_one_file"]
+__all__ = [
+    "MARKED",
+    "SKIPPED",
+    "FileOutcome",
+    "MarkMedium",
+    "PreparedFile",
+    "mark_one_file",
+    "register_one_file",
+]
 
 MARKED, SKIPPED = "marked", "skipped"
 
@@ -124,6 +132,31 @@ def mark_one_file(
         if rid in done or rid in made
     ]
     return FileOutcome(copies, failure)
+
+
+def register_one_file(
+    registry,
+    source: Path,
+    *,
+    media: Sequence[MarkMedium],
+    password: str | None = None,
+) -> FileOutcome:
+    """Register a file (idempotent by content) without making copies: the registration that
+    must come first when several workers then mark the file for different recipients.
+
+    Returns an outcome without copies, with the error that stops the file, if any.
+    """
+    try:
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{source}: cannot read ({exc.strerror or exc})") from exc
+        if registry.find_asset_by_sha256(hashlib.sha256(data).hexdigest()) is None:
+            medium = next(m for m in media if m.claims(source, data))
+            medium.prepare(registry, source, data, password)
+    except (InputError, OutputError) as exc:
+        return FileOutcome([], str(exc))
+    return FileOutcome([])
 
 
 def _write(output: Path, data: bytes) -> None:

@@ -34,6 +34,7 @@ GROUPS = (
     "filter",
     "overlay",
     "combo",
+    "draft",
 )
 
 Step = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -94,35 +95,25 @@ def _random_crop(
     return geo.crop_fraction(image, area_fraction, center=centre)
 
 
-def _viewer_zoom(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A desktop-viewer screenshot at a zoom drawn from 50-150 %."""
-    return screenshot(image, zoom=float(rng.uniform(0.5, 1.5)), ui="desktop")
+def _zoomed_screenshot(
+    image: np.ndarray, rng: np.random.Generator, *, low: float, high: float
+) -> np.ndarray:
+    """A desktop viewer's screenshot at a zoom drawn from ``low..high``."""
+    return screenshot(image, zoom=float(rng.uniform(low, high)), ui="desktop")
 
 
-def _stretch(image: np.ndarray, *, fx: float, fy: float) -> np.ndarray:
-    """Resize by different factors along x and y (an uneven stretch, Lanczos)."""
-    height, width = image.shape[:2]
-    return geo.resize(image, (max(2, round(width * fx)), max(2, round(height * fy))))
-
-
-def _crop_stretch(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A random crop of 1/2.2 by 1/1.2 of the image, resized back to full size (x2.2 by x1.2)."""
-    height, width = image.shape[:2]
-    crop_w, crop_h = round(width / 2.2), round(height / 1.2)
-    left = int(rng.integers(0, width - crop_w + 1))
-    top = int(rng.integers(0, height - crop_h + 1))
-    return geo.resize(image[top : top + crop_h, left : left + crop_w], (width, height))
-
-
-def _filter_look(image: np.ndarray) -> np.ndarray:
-    """A strong teal-and-orange "look": crushed contrast curves, saturation, vignette."""
-    curved = pho.tone_curve(
-        image,
-        red=((0, 10), (64, 58), (128, 140), (192, 218), (255, 250)),
-        green=((0, 18), (64, 66), (128, 130), (192, 200), (255, 240)),
-        blue=((0, 40), (64, 86), (128, 128), (192, 170), (255, 212)),
-    )
-    return pho.vignette(pho.saturation(curved, 1.3), 0.35)
+def _uneven_stretch(
+    image: np.ndarray, rng: np.random.Generator, *, area_fraction: float, most: float
+) -> np.ndarray:
+    """A random crop resized back to about the frame with one axis (either) stretched up to
+    ``most`` times more than the other, as a careless resize to a fixed box does."""
+    cut = _random_crop(image, rng, area_fraction=area_fraction, spread=0.25)
+    base = float(np.sqrt(1 / area_fraction)) * rng.uniform(0.8, 1.0)
+    factors = [base, base * rng.uniform(0.6 * most, most)]
+    if rng.random() < 0.5:
+        factors.reverse()
+    size = (round(cut.shape[1] * factors[0]), round(cut.shape[0] * factors[1]))
+    return geo.resize(cut, size)
 
 
 def _pipeline(
@@ -223,8 +214,14 @@ def _build() -> dict[str, Attack]:
         _seeded(_random_crop, area_fraction=0.25),
     )
     add(
+        "crop30",
+        "draft",
+        "Centre crop keeping 30 % of the area, JPEG 90",
+        _fixed(geo.crop_fraction, area_fraction=0.30),
+    )
+    add(
         "crop30_offcentre",
-        "crop",
+        "draft",
         "Crop keeping 30 % of the area around a random centre (x, y in 0.15..0.85), JPEG 90",
         _seeded(_random_crop, area_fraction=0.30),
     )
@@ -253,16 +250,16 @@ def _build() -> dict[str, Attack]:
         )
     add(
         "stretch_x2",
-        "geometry",
-        "Uneven stretch: width x2, height x1 (Lanczos), long side <= 2048, JPEG 90",
-        _fixed(_stretch, fx=2.0, fy=1.0),
-        _limit(2048),
+        "draft",
+        "Width stretched x2, height kept (Lanczos), JPEG 90",
+        _fixed(geo.stretch, factor_x=2.0, factor_y=1.0),
     )
     add(
         "crop_stretch",
-        "geometry",
-        "Random crop of 1/2.2 by 1/1.2 of the image resized to full size (x2.2 by x1.2), JPEG 90",
-        _seeded(_crop_stretch),
+        "draft",
+        "Random crop of 40 % of the area resized back to about the frame, one axis (either) "
+        "stretched 1.2-2x more than the other, JPEG 90",
+        _seeded(_uneven_stretch, area_fraction=0.4, most=2.0),
     )
     add("flip_h", "geometry", "Horizontal mirror, JPEG 90", _fixed(geo.flip_horizontal))
     add(
@@ -294,10 +291,11 @@ def _build() -> dict[str, Attack]:
         fmt="png",
     )
     add(
-        "viewer_zoom",
-        "screenshot",
-        "PNG screenshot of a desktop image viewer at a random zoom of 50-150 %, with chrome",
-        _seeded(_viewer_zoom),
+        "screenshot_zoom",
+        "draft",
+        "PNG screenshot of a desktop image viewer at a random zoom of 50-150 %, window 1.4x "
+        "the drawn image, with chrome",
+        _seeded(_zoomed_screenshot, low=0.5, high=1.5),
         fmt="png",
     )
     add(
@@ -349,12 +347,6 @@ def _build() -> dict[str, Attack]:
         "Instagram-like warm faded curves, saturation x1.12, soft vignette, JPEG 90",
         _fixed(pho.warm_filter),
     )
-    add(
-        "filter_look",
-        "colour",
-        "Strong teal-and-orange look: contrast curves, saturation x1.3, vignette 0.35, JPEG 90",
-        _fixed(_filter_look),
-    )
     add("grayscale", "colour", "Rec. 601 grayscale saved as RGB, JPEG 90", _fixed(pho.grayscale))
     for value in (0.8, 1.2):
         add(
@@ -392,8 +384,8 @@ def _build() -> dict[str, Attack]:
 
     add(
         "median5",
-        "filter",
-        "5x5 median filter (strong denoise), JPEG 90",
+        "draft",
+        "5x5 median filter (denoise), JPEG 90",
         _fixed(pho.median_filter, size=5),
     )
 
@@ -492,38 +484,34 @@ def _build() -> dict[str, Attack]:
         quality=80,
     )
 
+    # Reposts of a draft: three and four hops of crops, edits and re-encodes.
     add(
         "repost3",
-        "combo",
-        "Three reposts: random 60 % crop + brightness +6 % + JPEG 85; caption bar, rotate 2 deg "
-        "+ <= 1080 + JPEG 80; platform logo, <= 1080, WebP 75",
+        "draft",
+        "Repost in 3 steps: off-centre crop 60 % + JPEG 85; brightness +6 %, contrast x1.1, "
+        "caption bar + JPEG 80 at <= 1600; long side <= 1080, JPEG 80",
         _seeded(_random_crop, area_fraction=0.6, spread=0.2),
-        _fixed(pho.brightness_contrast, brightness=0.06, contrast=1.0),
         _fixed(recompress, fmt="jpeg", quality=85),
+        _fixed(pho.brightness_contrast, brightness=0.06, contrast=1.1),
         _fixed(ovl.caption_bar),
-        _fixed(geo.rotate_crop, degrees=2),
-        *_hop(1080, 80),
-        _fixed(ovl.logo_watermark),
+        *_hop(1600, 80),
         _limit(1080),
-        fmt="webp",
-        quality=75,
+        quality=80,
     )
     add(
         "repost4",
-        "combo",
-        "Four reposts: repost3's three hops, then a desktop screenshot at 100 % posted at "
-        "<= 720, JPEG 75",
+        "draft",
+        "Repost in 4 steps: off-centre crop 60 % + JPEG 85; brightness -5 % + JPEG 80 at "
+        "<= 1600; rotate 3 deg with crop, platform logo + JPEG 80; long side <= 1080, WebP 75",
         _seeded(_random_crop, area_fraction=0.6, spread=0.2),
-        _fixed(pho.brightness_contrast, brightness=0.06, contrast=1.0),
         _fixed(recompress, fmt="jpeg", quality=85),
-        _fixed(ovl.caption_bar),
-        _fixed(geo.rotate_crop, degrees=2),
-        *_hop(1080, 80),
+        _fixed(pho.brightness_contrast, brightness=-0.05, contrast=1.0),
+        *_hop(1600, 80),
+        _fixed(geo.rotate_crop, degrees=3),
         _fixed(ovl.logo_watermark),
+        _fixed(recompress, fmt="jpeg", quality=80),
         _limit(1080),
-        _fixed(recompress, fmt="webp", quality=75),
-        _fixed(screenshot, zoom=1.0, ui="desktop"),
-        _limit(720),
+        fmt="webp",
         quality=75,
     )
 
