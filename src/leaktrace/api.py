@@ -165,13 +165,32 @@ def list_assets(registry: SqlRegistry) -> list[Asset]:
     return registry.list_assets()
 
 
-def identify(registry: SqlRegistry, leak: str | Path, **options):
+def identify(
+    registry: SqlRegistry,
+    leak: str | Path,
+    *,
+    as_text: bool = False,
+    data: bytes | None = None,
+    **options,
+):
     """Which registered asset does ``leak`` show, and whose copy is it? See
-    :func:`leaktrace.pipeline.identify.identify_file` for the options and the result."""
-    from leaktrace.media import default_media
-    from leaktrace.pipeline.identify import identify_file
+    :func:`leaktrace.pipeline.identify.identify_file` for the options and the result.
 
-    return identify_file(registry, Path(leak), media=default_media(), **options)
+    ``as_text`` reads the leak as text whatever its name; ``data`` gives its bytes when there
+    is no file to read (standard input), ``leak`` then only names it.
+    """
+    from leaktrace.media import default_media
+    from leaktrace.pipeline.identify import identify_bytes, identify_file
+
+    if as_text:
+        from leaktrace.media.text.medium import TextMedium
+
+        media = (TextMedium(claim_all=True),)
+    else:
+        media = default_media()
+    if data is not None:
+        return identify_bytes(registry, Path(leak), data, media=media, **options)
+    return identify_file(registry, Path(leak), media=media, **options)
 
 
 def scan_folder(location: str, key: bytes | None, folder: str | Path, **options):

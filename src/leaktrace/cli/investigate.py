@@ -21,6 +21,7 @@ from leaktrace.cli.app import (
     SchedulerOption,
     WorkersOption,
     app,
+    fail,
     open_registry,
     out,
     print_json,
@@ -44,7 +45,17 @@ MaxFalseAccusationOption = Annotated[
 
 @app.command()
 def identify(
-    file: Annotated[Path, typer.Argument(help="The leaked image or PDF.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The leaked image, PDF or text (.txt, .md, .html, .docx); - reads text from "
+            "standard input."
+        ),
+    ],
+    as_text: Annotated[
+        bool,
+        typer.Option("--text", help="Read the leak as text whatever its name (- or a file)."),
+    ] = False,
     as_json: JsonOption = False,
     max_false_accusation: MaxFalseAccusationOption = 1e-9,
     report: Annotated[
@@ -64,20 +75,42 @@ def identify(
     self-contained HTML evidence report (pictures of the alignment, every score against the
     threshold, the distribution record), whatever the verdict.
 
+    A text leak (a quote, a pasted paragraph, a web page) is aligned to the registered text
+    documents and scored by the keyed wording it shows; a picture of a page is also read by
+    OCR when a text document is registered.
+
     Example: leaktrace identify leaked.jpg --json --report leaked.html
+
+    Example: cat quote.txt | leaktrace identify --text - --json
     """
     from leaktrace import config
     from leaktrace.api import identify as run_identify
 
+    data = None
+    if str(file) == "-":
+        as_text, data = True, sys.stdin.buffer.read()
+        if not data.strip():
+            raise fail("no text on standard input")
     registry = open_registry()
     result = run_identify(
-        registry, file, bound=max_false_accusation, password=config.pdf_password(password)
+        registry,
+        file,
+        as_text=as_text,
+        data=data,
+        bound=max_false_accusation,
+        password=config.pdf_password(password),
     )
     if report is not None:
         from leaktrace.report import write_report
 
         # Written before anything is printed: exit code 1 then means no output at all.
-        write_report(registry, result, report, parameters={"command": "leaktrace identify"})
+        write_report(
+            registry,
+            result,
+            report,
+            parameters={"command": "leaktrace identify"},
+            leak_data=data,
+        )
     if as_json:
         print_json(result.to_dict())
     else:

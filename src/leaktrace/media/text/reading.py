@@ -54,7 +54,11 @@ def findings_for_text(session, text: str, *, source: str = "text") -> Findings:
     """
     registry = session.registry
     assets = registry.list_assets("text")
-    evidence = {"text": {"source": source, "characters": len(text), "words": len(text.split())}}
+    evidence: dict = {
+        "text": {"source": source, "characters": len(text), "words": len(text.split())}
+    }
+    if source == "text":
+        evidence["leak"] = {"kind": "text", "characters": len(text), "words": len(text.split())}
     if not assets:
         return Findings(evidence, outcome=Outcome("unknown", "no text document is registered"))
     plans = {asset.id: load_registered(registry, asset) for asset in assets}
