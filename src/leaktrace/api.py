@@ -24,6 +24,7 @@ __all__ = [
     "MarkedCopy",
     "add_recipient",
     "audit",
+    "check_text",
     "collect_inputs",
     "identify",
     "import_recipients",
@@ -191,6 +192,26 @@ def identify(
     if data is not None:
         return identify_bytes(registry, Path(leak), data, media=media, **options)
     return identify_file(registry, Path(leak), media=media, **options)
+
+
+def check_text(path: str | Path, *, bound: float = 1e-9):
+    """The choice points of a text document and what its copies can tell apart (nothing is
+    recorded); returns a :class:`~leaktrace.media.text.check.CheckReport`.
+
+    Raises :class:`~leaktrace.media.text.errors.TextInputError` for a file marking would refuse
+    (binary, undecodable, a malformed ``{{a|``, a broken DOCX, no choice point).
+    """
+    from leaktrace.media.text import check_document, load_document, make_plan
+    from leaktrace.media.text.plan import require_choice_points
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    plan = make_plan(load_document(data, path.name))
+    require_choice_points(plan, recipients=100, bound=bound)
+    return check_document(plan, bound=bound)
 
 
 def scan_folder(location: str, key: bytes | None, folder: str | Path, **options):

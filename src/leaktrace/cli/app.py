@@ -57,6 +57,7 @@ COMMAND_ORDER = [
     "audit",
     "key",
     "case",
+    "text",
     "simulate",
 ]
 
