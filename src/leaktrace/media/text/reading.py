@@ -25,6 +25,16 @@ from .marking import load_registered
 __all__ = ["LAYER", "findings_for_text", "leak_text"]
 
 LAYER = "text choices"
+# Unrelated prose shares scattered 5-grams with any document ("in the first year"): a document
+# counts as quoted from this many aligned characters, or from a fifth of the leak.
+QUOTED_CHARS = 120
+QUOTED_SHARE = 0.2
+
+
+def _quotes(reading) -> bool:
+    if reading.matched_chars < MIN_MATCHED_CHARS:
+        return False
+    return reading.matched_chars >= QUOTED_CHARS or reading.coverage >= QUOTED_SHARE
 
 
 def leak_text(path: Path, data: bytes) -> str:
@@ -64,7 +74,7 @@ def findings_for_text(session, text: str, *, source: str = "text") -> Findings:
     plans = {asset.id: load_registered(registry, asset) for asset in assets}
     by_id = {asset.id: asset for asset in assets}
     index = ReferenceIndex([RegisteredText(aid, plan) for aid, plan in plans.items()])
-    readings = [r for r in read_leak(index, text) if r.matched_chars >= MIN_MATCHED_CHARS]
+    readings = [r for r in read_leak(index, text) if _quotes(r)]
     evidence["text"]["documents_matched"] = [
         {
             "asset": r.document.document_id,
