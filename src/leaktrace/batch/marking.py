@@ -88,7 +88,7 @@ def collect_inputs(inputs: Iterable[str | Path]) -> list[tuple[Path, Path]]:
         else:
             raise InputError(f"{path}: no such file or folder")
     if not found:
-        raise InputError("no image or PDF files found in the given paths")
+        raise InputError("no image, PDF or text files found in the given paths")
     names = [relative for _, relative in found]
     duplicates = sorted({str(n) for n in names if names.count(n) > 1})
     if duplicates:

@@ -7,6 +7,7 @@ from leaktrace.cli import (  # noqa: F401  (they register commands)
     marking,
     records,
     setup,
+    text,
 )
 from leaktrace.cli.app import app, main
 

@@ -61,6 +61,7 @@ COMMAND_ORDER = [
     "key",
     "case",
     "evidence",
+    "text",
     "simulate",
 ]
 

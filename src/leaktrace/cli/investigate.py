@@ -21,6 +21,7 @@ from leaktrace.cli.app import (
     SchedulerOption,
     WorkersOption,
     app,
+    fail,
     open_registry,
     out,
     print_json,
@@ -44,7 +45,17 @@ MaxFalseAccusationOption = Annotated[
 
 @app.command()
 def identify(
-    file: Annotated[Path, typer.Argument(help="The leaked image or PDF.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The leaked image, PDF or text (.txt, .md, .html, .docx); - reads text from "
+            "standard input."
+        ),
+    ],
+    as_text: Annotated[
+        bool,
+        typer.Option("--text", help="Read the leak as text whatever its name (- or a file)."),
+    ] = False,
     as_json: JsonOption = False,
     max_false_accusation: MaxFalseAccusationOption = 1e-9,
     report: Annotated[
@@ -75,15 +86,28 @@ def identify(
     (read-only media, a role that may only read) nothing is written to it: the identification
     is logged to a case file instead (see leaktrace case), and the output says so.
 
+    A text leak (a quote, a pasted paragraph, a web page) is aligned to the registered text
+    documents and scored by the keyed wording it shows; a picture of a page is also read by
+    OCR when a text document is registered.
+
     Example: leaktrace identify leaked.jpg --json --report leaked.html
+
+    Example: cat quote.txt | leaktrace identify --text - --json
     """
     from leaktrace import config
     from leaktrace.api import identify as run_identify
 
+    data = None
+    if str(file) == "-":
+        as_text, data = True, sys.stdin.buffer.read()
+        if not data.strip():
+            raise fail("no text on standard input")
     registry = open_registry()
     result = run_identify(
         registry,
         file,
+        as_text=as_text,
+        data=data,
         bound=max_false_accusation,
         password=config.pdf_password(password),
         case_file=case_file,
@@ -92,7 +116,13 @@ def identify(
         from leaktrace.report import write_report
 
         # Written before anything is printed: exit code 1 then means no output at all.
-        write_report(registry, result, report, parameters={"command": "leaktrace identify"})
+        write_report(
+            registry,
+            result,
+            report,
+            parameters={"command": "leaktrace identify"},
+            leak_data=data,
+        )
     if as_json:
         print_json(result.to_dict())
     else:

@@ -229,10 +229,16 @@ def _render(report, out_dir: Path, added) -> None:
 
 @app.command()
 def simulate(
-    file: Annotated[Path, typer.Argument(help="An image, e.g. a recipient's marked copy.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="An image or a text document, e.g. a recipient's marked copy."),
+    ],
     attack: Annotated[
-        str, typer.Option("--attack", help="Named leak simulation (see --list).")
-    ] = "social1080",
+        str | None,
+        typer.Option(
+            "--attack", help="Named leak simulation (see --list); default social1080, or retype."
+        ),
+    ] = None,
     out_file: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="Where to write the result.")
     ] = None,
@@ -243,16 +249,27 @@ def simulate(
 ) -> None:
     """Rehearse a leak: apply a named repost, crop, screenshot or phone-photo simulation.
 
+    A text document (.txt, .md, .html, .docx) takes the text simulations instead: retyping,
+    quotes of 50 to 500 words, dropped and reordered sentences, paraphrase, a screenshot.
+
     Example: leaktrace simulate dist/auto-weekly/photo.jpg --attack social480 --out leak.jpg
+
+    Example: leaktrace simulate dist/auto-weekly/briefing.md --attack quote200 --out quote.txt
     """
+    from leaktrace.media.text.medium import TEXT_SUFFIXES
     from leaktrace.simulate import ATTACKS
+    from leaktrace.simulate.text import TEXT_ATTACKS
 
     if list_attacks:
         table = Table("attack", "group", "what it does")
-        for item in ATTACKS.values():
+        for item in [*ATTACKS.values(), *TEXT_ATTACKS.values()]:
             table.add_row(item.name, item.group, item.description)
         out.print(table)
         return
+    if file.suffix.lower() in TEXT_SUFFIXES:
+        _simulate_text(file, attack or "retype", out_file, seed)
+        return
+    attack = attack or "social1080"
     if attack not in ATTACKS:
         raise fail(f"unknown attack {attack!r}; see leaktrace simulate FILE --list", EXIT_USAGE)
     if out_file is None:
@@ -263,4 +280,24 @@ def simulate(
 
     data, _extension = run_attack(attack, load_display_rgb(file), seed=seed)
     write_atomic(out_file, data)
+    out.print(f"Wrote {shown(out_file, limit=None)} ({attack})")
+
+
+def _simulate_text(file: Path, attack: str, out_file: Path | None, seed: int) -> None:
+    from leaktrace.errors import InputError
+    from leaktrace.fsutil import write_atomic
+    from leaktrace.simulate.text import TEXT_ATTACKS, run_text_attack
+
+    if attack not in TEXT_ATTACKS:
+        raise fail(
+            f"unknown text attack {attack!r}; see leaktrace simulate FILE --list", EXIT_USAGE
+        )
+    if out_file is None:
+        raise fail("give --out FILE", EXIT_USAGE)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read ({exc.strerror or exc})") from exc
+    leaked, _extension = run_text_attack(attack, file, data, seed=seed)
+    write_atomic(out_file, leaked)
     out.print(f"Wrote {shown(out_file, limit=None)} ({attack})")

@@ -15,9 +15,10 @@ def default_media() -> tuple:
     reads anything Pillow reads, last)."""
     from leaktrace.media.image import ImageMedium
     from leaktrace.media.pdf import PdfMedium
+    from leaktrace.media.text.medium import TextMedium
 
     pdf = PdfMedium()
-    return (pdf, ImageMedium(views=pdf.views))
+    return (pdf, TextMedium(), ImageMedium(views=pdf.views))
 
 
 def mark_suffixes() -> frozenset[str]:

@@ -104,8 +104,30 @@ def identify_bytes(
     result = Identification("unknown", str(path), hashlib.sha256(data).hexdigest(), bound)
     with Session(registry, bound, decoys, password) as session:
         findings = medium.read(session, path, data)
+        for other in media:
+            # Another medium may read more from the same file (the text of a picture).
+            supplement = getattr(other, "supplement", None)
+            if other is not medium and supplement is not None:
+                findings = _merge(findings, supplement(session, path, data))
     _settle(registry, result, findings, bound=bound, decoys=decoys)
     return _record(registry, result, case_file)
+
+
+def _merge(findings: Findings, extra: Findings | None) -> Findings:
+    """One medium's findings with another's supplement: all groups and tokens scored together
+    (so under one correction); the supplement's outcome stands where the first found nothing."""
+    if extra is None:
+        return findings
+    outcome = findings.outcome
+    if extra.outcome is not None and (outcome is None or outcome.verdict == "unknown"):
+        outcome = extra.outcome
+    return Findings(
+        {**findings.evidence, **extra.evidence},
+        [*findings.groups, *extra.groups],
+        [*findings.tokens, *extra.tokens],
+        outcome,
+        findings.asset or extra.asset,
+    )
 
 
 def _settle(registry, result: Identification, findings: Findings, *, bound, decoys) -> None:
