@@ -154,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--attacks", help="comma-separated attack names (default: all)")
     parser.add_argument("--recipients", type=int, default=20)
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="trials per image and attack, each with its own seed and leaking recipient",
+    )
     parser.add_argument("--kinds", default="photo,draft")
     parser.add_argument(
         "--set",
@@ -199,7 +205,12 @@ def main(argv: list[str] | None = None) -> int:
         for rid in ids:
             api.add_recipient(registry, rid, recipient_id=rid)
         jobs: list[ImageJob] = []
-        indexed = list(enumerate(names))
+        # Seed s of attack i is trial i + s * len(names): the first seed is the run of old.
+        indexed = [
+            (index + trial * len(names), name)
+            for trial in range(args.seeds)
+            for index, name in enumerate(names)
+        ]
         for kind in kinds:
             sources = fixture_files(set_names, kind)
             failed: set[Path] = set()

@@ -58,6 +58,11 @@ RANDOM = {
     "story_stickers",
     "mirror_crop_webp",
     "phone_screen_reshare",
+    "crop30_offcentre",
+    "crop_stretch",
+    "screenshot_zoom",
+    "repost3",
+    "repost4",
 }
 
 #: Attacks that render a 12-megapixel phone photo.

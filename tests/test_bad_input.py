@@ -306,7 +306,7 @@ def refused_file(name: str, folder: Path) -> Path:
         path.write_bytes(b"")
     elif name == "folder.jpg":
         path.mkdir()
-        (path / "notes.txt").write_text("not an image")
+        (path / "notes.log").write_text("not an image")
     return path
 
 
@@ -315,7 +315,7 @@ REFUSED = {
     "encrypted.pdf": ("the PDF is encrypted; give its password", "the PDF is encrypted"),
     "truncated.pdf": ("not a readable PDF", "not a readable PDF"),
     "zero-bytes.webp": ("file is empty", "file is empty"),
-    "folder.jpg": ("no image or PDF files found", "Is a directory"),
+    "folder.jpg": ("no image, PDF or text files found", "Is a directory"),
 }
 
 

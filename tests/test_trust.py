@@ -41,7 +41,7 @@ from leaktrace.registry.files import replace_file, write_new_file
 from leaktrace.registry.head import check_head, export_head, parse_head
 from leaktrace.registry.keyring import parse_keyring, read_keyring
 from leaktrace.registry.reconcile import check_audit_trail
-from leaktrace.registry.subkeys import code_commitment
+from leaktrace.registry.subkeys import code_commitment, copy_nonce, public_commitment
 
 KEY = bytes(range(KEY_BYTES))
 NEW_KEY = bytes(range(50, 50 + KEY_BYTES))
@@ -329,14 +329,24 @@ def test_a_registry_written_by_the_previous_leaktrace_upgrades_and_still_identif
 
 
 def test_copies_record_key_ids_and_commitments(seeded):
-    commitment = seeded.commit_code("asset-1", "alice", _code(1))
-    assert commitment == code_commitment(
+    assert seeded.commit_code("asset-1", "alice", _code(1)) == code_commitment(
         KEY, asset_id="asset-1", recipient_id="alice", key_id=1, code=_code(1)
     )
-    assert commitment != seeded.commit_code("asset-1", "bob", _code(1))
-    copy = seeded.record_copy(
-        Copy("asset-1", "alice", _sha("a"), "a.png", code=_code(1), commitment=commitment)
+    pattern = {"asset-1": b"pattern of asset-1"}
+    commitment = seeded.public_commit("asset-1", "alice", _code(1), pattern=pattern["asset-1"])
+    assert commitment == public_commitment(
+        asset_id="asset-1",
+        recipient_id="alice",
+        key_id=1,
+        pattern=pattern["asset-1"],
+        code=_code(1),
+        nonce=copy_nonce(KEY, asset_id="asset-1", recipient_id="alice", key_id=1),
     )
+    assert commitment != seeded.public_commit("asset-1", "bob", _code(1), pattern=b"pattern")
+    copy = seeded.record_copies(
+        [Copy("asset-1", "alice", _sha("a"), "a.png", code=_code(1), commitment=commitment)],
+        patterns=pattern,
+    )[0]
     assert (copy.key_id, copy.commitment) == (1, commitment)
     assert seeded.list_copies() == [copy]
     row = seeded.list_audit()[-1]
@@ -357,7 +367,7 @@ def test_copies_record_key_ids_and_commitments(seeded):
         (Copy("asset-1", "bob", _sha("b"), "b.png", key_id=7), RegistryKeyError, "no key 7"),
     ):
         with pytest.raises(error, match=match):
-            seeded.record_copy(bad)
+            seeded.record_copies([bad], patterns=pattern)
     assert seeded.list_copies() == [copy]
     assert check_audit_trail(seeded).ok
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import unicodedata
 from pathlib import Path
@@ -24,7 +25,9 @@ __all__ = [
     "MarkedCopy",
     "add_recipient",
     "audit",
+    "check_text",
     "collect_inputs",
+    "export_evidence",
     "identify",
     "import_recipients",
     "init_registry",
@@ -35,6 +38,7 @@ __all__ = [
     "scan_folder",
     "slugify",
     "sync_recipients",
+    "verify_evidence",
 ]
 
 
@@ -165,13 +169,52 @@ def list_assets(registry: SqlRegistry) -> list[Asset]:
     return registry.list_assets()
 
 
-def identify(registry: SqlRegistry, leak: str | Path, **options):
+def identify(
+    registry: SqlRegistry,
+    leak: str | Path,
+    *,
+    as_text: bool = False,
+    data: bytes | None = None,
+    **options,
+):
     """Which registered asset does ``leak`` show, and whose copy is it? See
-    :func:`leaktrace.pipeline.identify.identify_file` for the options and the result."""
-    from leaktrace.media import default_media
-    from leaktrace.pipeline.identify import identify_file
+    :func:`leaktrace.pipeline.identify.identify_file` for the options and the result.
 
-    return identify_file(registry, Path(leak), media=default_media(), **options)
+    ``as_text`` reads the leak as text whatever its name; ``data`` gives its bytes when there
+    is no file to read (standard input), ``leak`` then only names it.
+    """
+    from leaktrace.media import default_media
+    from leaktrace.pipeline.identify import identify_bytes, identify_file
+
+    if as_text:
+        from leaktrace.media.text.medium import TextMedium
+
+        media = (TextMedium(claim_all=True),)
+    else:
+        media = default_media()
+    if data is not None:
+        return identify_bytes(registry, Path(leak), data, media=media, **options)
+    return identify_file(registry, Path(leak), media=media, **options)
+
+
+def check_text(path: str | Path, *, bound: float = 1e-9):
+    """The choice points of a text document and what its copies can tell apart (nothing is
+    recorded); returns a :class:`~leaktrace.media.text.check.CheckReport`.
+
+    Raises :class:`~leaktrace.media.text.errors.TextInputError` for a file marking would refuse
+    (binary, undecodable, a malformed ``{{a|``, a broken DOCX, no choice point).
+    """
+    from leaktrace.media.text import check_document, load_document, make_plan
+    from leaktrace.media.text.plan import require_choice_points
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    plan = make_plan(load_document(data, path.name))
+    require_choice_points(plan, recipients=100, bound=bound)
+    return check_document(plan, bound=bound)
 
 
 def scan_folder(location: str, key: bytes | None, folder: str | Path, **options):
@@ -187,3 +230,22 @@ def audit(registry: SqlRegistry):
     from leaktrace.registry.reconcile import check_audit_trail
 
     return check_audit_trail(registry)
+
+
+def export_evidence(registry: SqlRegistry, leak: str | Path, out: str | Path, **options):
+    """Identify ``leak`` (or take ``result=``, its ``identify --json`` dict) and write the
+    evidence case of the accusation to ``out``; see :func:`leaktrace.proof.export_case`."""
+    from leaktrace.proof import export_case
+
+    result = options.pop("result", None)
+    if result is None:
+        result = identify(registry, leak, **options).to_dict()
+    return export_case(registry, leak, json.loads(json.dumps(result, default=str)), out)
+
+
+def verify_evidence(case: str | Path, **options):
+    """Verify an evidence case without any registry or key; see
+    :func:`leaktrace.proof.verify_case`."""
+    from leaktrace.proof import verify_case
+
+    return verify_case(case, **options)

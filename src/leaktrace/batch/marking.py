@@ -4,15 +4,22 @@ processes, or on a Dask cluster, each file marked by :func:`leaktrace.pipeline.m
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from leaktrace.errors import InputError, LeaktraceError, OutputError, UnknownRecipientError
 from leaktrace.media import default_media, mark_suffixes
-from leaktrace.pipeline.mark import MARKED, SKIPPED, FileOutcome, mark_one_file
+from leaktrace.pipeline.mark import (
+    MARKED,
+    SKIPPED,
+    FileOutcome,
+    mark_one_file,
+    register_one_file,
+)
 from leaktrace.registry.models import Recipient
 
 __all__ = [
@@ -22,6 +29,8 @@ __all__ = [
     "collect_inputs",
     "mark_file_job",
     "mark_files",
+    "recipient_chunks",
+    "register_file_job",
     "resolve_recipients",
 ]
 
@@ -79,7 +88,7 @@ def collect_inputs(inputs: Iterable[str | Path]) -> list[tuple[Path, Path]]:
         else:
             raise InputError(f"{path}: no such file or folder")
     if not found:
-        raise InputError("no image or PDF files found in the given paths")
+        raise InputError("no image, PDF or text files found in the given paths")
     names = [relative for _, relative in found]
     duplicates = sorted({str(n) for n in names if names.count(n) > 1})
     if duplicates:
@@ -134,12 +143,15 @@ def mark_files(
     on_copy : callable, optional
         Called with each :class:`MarkedCopy` as its file finishes (in input order).
     workers : int
-        Local worker processes, each marking whole files (a file's analysis is done once, by one
-        worker). 1 marks in this process.
+        Local worker processes. 1 marks in this process. With fewer files than twice the
+        workers, each file's recipients are split into up to ``workers`` parts
+        (:func:`recipient_chunks`): the file is registered once, then every part is a work unit
+        that analyses the file again and makes its recipients' copies.
     executor : concurrent.futures.Executor, optional
         Run the files on this executor instead (e.g. :func:`leaktrace.batch.executors.make_executor`
         for a Dask cluster); it is not shut down here. Its workers open the registry themselves,
-        so it must be reachable from them under ``registry.open_location``.
+        so it must be reachable from them under ``registry.open_location``. ``workers`` then only
+        says how many parts a file's recipients may be split into.
     password : str, optional
         Password of encrypted input PDFs; their copies are encrypted with it.
     """
@@ -155,11 +167,12 @@ def mark_files(
             f"{out_root}: cannot create the output folder ({exc.strerror or exc})"
         ) from exc
     ids = tuple(r.id for r in recipients)
+    parts = recipient_chunks(ids, len(files), workers)
     own = None
-    if executor is None and min(workers, len(files)) > 1:
+    if executor is None and min(workers, len(files) * len(parts)) > 1:
         from leaktrace.batch.executors import make_executor
 
-        executor = own = make_executor(min(workers, len(files)))
+        executor = own = make_executor(min(workers, len(files) * len(parts)))
     try:
         if executor is None:
             media = default_media()
@@ -170,7 +183,7 @@ def mark_files(
                 for source, relative in files
             )
         else:
-            outcomes = _run_on(executor, registry, files, out_root, ids, password)
+            outcomes = _run_on(executor, registry, files, out_root, parts, password)
         report = MarkReport()
         for (source, relative), outcome in zip(files, outcomes, strict=True):
             for rid, asset_id, sha256, status in outcome.copies:
@@ -184,6 +197,22 @@ def mark_files(
         if own is not None:
             own.shutdown(wait=True, cancel_futures=True)
     return report
+
+
+MIN_CHUNK = 4  # copies: fewer do not pay for analysing the file once more
+
+
+def recipient_chunks(
+    recipient_ids: tuple[str, ...], n_files: int, workers: int
+) -> list[tuple[str, ...]]:
+    """How every file's recipients are split into work units: in recipient order, up to
+    ``workers`` parts of at least ``MIN_CHUNK``, or one part when the files alone keep the
+    workers busy (twice as many files as workers: the last file's tail is then short)."""
+    if workers < 2 or n_files >= 2 * workers or not recipient_ids:
+        return [recipient_ids]
+    count = max(1, min(workers, len(recipient_ids) // MIN_CHUNK))
+    size = math.ceil(len(recipient_ids) / count)
+    return [recipient_ids[i : i + size] for i in range(0, len(recipient_ids), size)]
 
 
 @dataclass(frozen=True)
@@ -204,10 +233,7 @@ class FileJob:
 
 def mark_file_job(job: FileJob) -> FileOutcome:
     """Mark one file in a worker process; the registry is opened once per process."""
-    from leaktrace.batch.executors import one_thread_per_worker, worker_registry
-
-    one_thread_per_worker()  # also on a Dask worker, which has no pool initializer
-    registry = worker_registry(job.location, job.key)
+    registry = _worker_registry(job)
     return mark_one_file(
         registry,
         Path(job.source),
@@ -219,40 +245,85 @@ def mark_file_job(job: FileJob) -> FileOutcome:
     )
 
 
+def register_file_job(job: FileJob) -> FileOutcome:
+    """Register one file in a worker process, before its recipients' parts are marked."""
+    registry = _worker_registry(job)
+    return register_one_file(
+        registry, Path(job.source), media=default_media(), password=job.password
+    )
+
+
+def _worker_registry(job: FileJob):
+    from leaktrace.batch.executors import one_thread_per_worker, worker_registry
+
+    one_thread_per_worker()  # also on a Dask worker, which has no pool initializer
+    return worker_registry(job.location, job.key)
+
+
 def _run_on(
     executor: Executor,
     registry,
     files: list[tuple[Path, Path]],
     out_root: Path,
-    ids: tuple[str, ...],
+    parts: list[tuple[str, ...]],
     password: str | None = None,
 ) -> Iterator[FileOutcome]:
     # Absolute paths: a cluster's workers do not share this process's working directory.
-    futures = [
-        executor.submit(
-            mark_file_job,
-            FileJob(
-                registry.open_location,
-                registry.key,
-                os.path.abspath(source),
-                str(relative),
-                os.path.abspath(out_root),
-                ids,
-                password,
-            ),
+    def job(source: Path, relative: Path, ids: tuple[str, ...]) -> FileJob:
+        return FileJob(
+            registry.open_location,
+            registry.key,
+            os.path.abspath(source),
+            str(relative),
+            os.path.abspath(out_root),
+            ids,
+            password,
         )
-        for source, relative in files
-    ]
+
+    futures: list[Future] = []
     try:
-        for future in futures:
-            try:
-                yield future.result()
-            except LeaktraceError:
-                raise  # the registry failed: the batch cannot go on
-            except Exception as exc:  # a worker died (killed, out of memory) or a bug
-                yield FileOutcome(
-                    [], f"internal error, please report it: {type(exc).__name__}: {exc}"
-                )
+        if len(parts) == 1:
+            per_file = [[executor.submit(mark_file_job, job(*f, parts[0]))] for f in files]
+            futures = [f for group in per_file for f in group]
+        else:
+            per_file = _split_files(executor, files, parts, job, futures)
+        for group in per_file:
+            yield _merged([_outcome(future) for future in group])
     finally:
         for future in futures:
             future.cancel()
+
+
+def _split_files(executor, files, parts, job, futures: list[Future]) -> list[list[Future]]:
+    """Submit each file's registration, then its parts as soon as it is registered (two
+    workers registering the same new file at once would race to add it). Every future is also
+    added to ``futures``, to be cancelled on the way out; a file whose registration failed keeps
+    that future alone."""
+    registering = {executor.submit(register_file_job, job(*f, ())): n for n, f in enumerate(files)}
+    futures.extend(registering)
+    per_file: list[list[Future]] = [[] for _ in files]
+    for done in as_completed(registering):
+        n = registering[done]
+        first = _outcome(done)
+        if first.failure is not None:
+            per_file[n] = [done]
+            continue
+        per_file[n] = [executor.submit(mark_file_job, job(*files[n], ids)) for ids in parts]
+        futures.extend(per_file[n])
+    return per_file
+
+
+def _outcome(future: Future) -> FileOutcome:
+    try:
+        return future.result()
+    except LeaktraceError:
+        raise  # the registry failed: the batch cannot go on
+    except Exception as exc:  # a worker died (killed, out of memory) or a bug
+        return FileOutcome([], f"internal error, please report it: {type(exc).__name__}: {exc}")
+
+
+def _merged(outcomes: list[FileOutcome]) -> FileOutcome:
+    """One file's outcome from its parts' (in recipient order; the first failure)."""
+    copies = [copy for outcome in outcomes for copy in outcome.copies]
+    failures = [o.failure for o in outcomes if o.failure is not None]
+    return FileOutcome(copies, failures[0] if failures else None)

@@ -13,6 +13,8 @@ Exit codes (also in README.md):
 4     ``identify``/``scan`` ran but attributed nobody (inconclusive/unknown)
 5     ``audit``: the audit trail is broken (the first broken row is named)
 6     ``mark``: nothing to do (every copy already exists with its recorded SHA-256)
+7     ``identify``/``scan``: a copy's mark was deliberately removed (named, not attributed)
+8     ``evidence verify``: the case is not confirmed (the reason is printed)
 ====  ==========================================================
 """
 
@@ -37,6 +39,7 @@ EXIT_NOT_ATTRIBUTED = 4
 EXIT_AUDIT_BROKEN = 5
 EXIT_NOTHING_TO_DO = 6
 EXIT_MARK_REMOVED = 7
+EXIT_NOT_CONFIRMED = 8
 # An error names what is wrong in one line; a 10,000-character name in it is cut.
 ERROR_LENGTH = 1000
 
@@ -57,6 +60,8 @@ COMMAND_ORDER = [
     "audit",
     "key",
     "case",
+    "evidence",
+    "text",
     "simulate",
 ]
 

@@ -21,6 +21,7 @@ from leaktrace.cli.app import (
     SchedulerOption,
     WorkersOption,
     app,
+    fail,
     open_registry,
     out,
     print_json,
@@ -44,7 +45,17 @@ MaxFalseAccusationOption = Annotated[
 
 @app.command()
 def identify(
-    file: Annotated[Path, typer.Argument(help="The leaked image or PDF.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The leaked image, PDF or text (.txt, .md, .html, .docx); - reads text from "
+            "standard input."
+        ),
+    ],
+    as_text: Annotated[
+        bool,
+        typer.Option("--text", help="Read the leak as text whatever its name (- or a file)."),
+    ] = False,
     as_json: JsonOption = False,
     max_false_accusation: MaxFalseAccusationOption = 1e-9,
     report: Annotated[
@@ -56,34 +67,69 @@ def identify(
         ),
     ] = None,
     password: PdfPasswordOption = None,
+    case_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--case-file",
+            metavar="FILE",
+            help="When the registry is read-only, log the identification to FILE "
+            "(default: ./leaktrace-case-<registry>.jsonl).",
+        ),
+    ] = None,
 ) -> None:
     """Find which asset a leaked file shows and whose copy it is.
 
     Exit code 0 when a recipient is attributed, 4 when nobody is, 7 when a copy's mark was
     deliberately removed (verdict "removed": named, not attributed). --report FILE also writes a
     self-contained HTML evidence report (pictures of the alignment, every score against the
-    threshold, the distribution record), whatever the verdict.
+    threshold, the distribution record), whatever the verdict. Against a read-only registry
+    (read-only media, a role that may only read) nothing is written to it: the identification
+    is logged to a case file instead (see leaktrace case), and the output says so.
+
+    A text leak (a quote, a pasted paragraph, a web page) is aligned to the registered text
+    documents and scored by the keyed wording it shows; a picture of a page is also read by
+    OCR when a text document is registered.
 
     Example: leaktrace identify leaked.jpg --json --report leaked.html
+
+    Example: cat quote.txt | leaktrace identify --text - --json
     """
     from leaktrace import config
     from leaktrace.api import identify as run_identify
 
+    data = None
+    if str(file) == "-":
+        as_text, data = True, sys.stdin.buffer.read()
+        if not data.strip():
+            raise fail("no text on standard input")
     registry = open_registry()
     result = run_identify(
-        registry, file, bound=max_false_accusation, password=config.pdf_password(password)
+        registry,
+        file,
+        as_text=as_text,
+        data=data,
+        bound=max_false_accusation,
+        password=config.pdf_password(password),
+        case_file=case_file,
     )
     if report is not None:
         from leaktrace.report import write_report
 
         # Written before anything is printed: exit code 1 then means no output at all.
-        write_report(registry, result, report, parameters={"command": "leaktrace identify"})
+        write_report(
+            registry,
+            result,
+            report,
+            parameters={"command": "leaktrace identify"},
+            leak_data=data,
+        )
     if as_json:
         print_json(result.to_dict())
     else:
         _render_identification(result)
         if report is not None:
             out.print(f"Report:  {shown(report, limit=None)}")
+        _render_logged(result.logged)
     if result.verdict == "removed":
         raise typer.Exit(EXIT_MARK_REMOVED)
     if not result.attributed:
@@ -95,6 +141,15 @@ def _p(value: float | None) -> str:
     if value is None:
         return "-"
     return "< 1e-300" if value <= 1e-300 else f"{value:.2e}"
+
+
+def _render_logged(logged: dict | None) -> None:
+    if logged and logged.get("to") == "case file":
+        out.print(
+            f"Logged to the case file {shown(logged['path'], limit=None)} (entry {logged['seq']}): "
+            f"{shown(logged['why'], limit=None)}; merge it later with leaktrace case merge",
+            markup=False,
+        )
 
 
 def _render_identification(result) -> None:
@@ -282,3 +337,12 @@ def _render_scan(folder: Path, results: list, report_dir: Path | None) -> None:
     out.print(f"{len(results)} files: {counts}", markup=False)
     if report_dir is not None:
         out.print(f"Reports: {shown(report_dir / 'index.html', limit=None)}")
+    logged = [r.record.get("logged") for r in results if isinstance(r.record.get("logged"), dict)]
+    in_case = [entry for entry in logged if entry.get("to") == "case file"]
+    if in_case:
+        paths = ", ".join(sorted({shown(entry["path"], limit=None) for entry in in_case}))
+        out.print(
+            f"{len(in_case)} identifications logged to the case file {paths}: "
+            f"{shown(in_case[0]['why'], limit=None)}; merge it later with leaktrace case merge",
+            markup=False,
+        )

@@ -67,6 +67,16 @@ def mark(
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
     password: PdfPasswordOption = None,
+    receipts: Annotated[
+        Path | None,
+        typer.Option(
+            "--receipts",
+            metavar="DIR",
+            help="Also write, per recipient, DIR/<recipient>.json and a printable "
+            "DIR/<recipient>.html: each copy's file name, SHA-256 and commitment, to sign at "
+            "handover.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Write one invisibly marked copy of each file per recipient and record it.
@@ -78,8 +88,9 @@ def mark(
 
     Exit code 0 when copies were written, 6 when there was nothing to do (every copy already
     existed), 3 when some files failed (the others were marked and recorded), 1 on error.
+    --receipts DIR lists every copy of the run, marked or skipped, per recipient.
 
-    Example: leaktrace mark packet/ --recipients suppliers.csv --out dist/ --json
+    Example: leaktrace mark packet/ --recipients suppliers.csv --out dist/ --receipts receipts/
     """
     from leaktrace.api import collect_inputs, sync_recipients
 
@@ -92,7 +103,7 @@ def mark(
     registry = open_registry()
     if scheduler and registry.backend != "postgresql":
         raise scheduler_needs_postgresql()
-    files = collect_inputs(paths)  # before adding anyone: a typo in a path changes nothing
+    collect_inputs(paths)  # before adding anyone: a typo in a path changes nothing
     added = []
     recipient_ids = to
     if recipients_csv is not None:
@@ -107,10 +118,14 @@ def mark(
         recipient_ids,
         workers,
         scheduler,
-        len(files),
         as_json,
         config.pdf_password(password),
     )
+    receipt_files = []
+    if receipts is not None:
+        from leaktrace.report.receipts import write_receipts
+
+        receipt_files = write_receipts(registry, report.copies, receipts)
     if as_json:
         print_json(
             {
@@ -127,6 +142,7 @@ def mark(
                 ],
                 "failures": [{"file": str(f), "error": message} for f, message in report.failures],
                 "recipients_added": [r.id for r in added],
+                "receipts": [str(path) for path in receipt_files],
                 "summary": {
                     "marked": len(report.marked),
                     "skipped": len(report.skipped),
@@ -136,12 +152,17 @@ def mark(
         )
     else:
         _render(report, out_dir, added)
+        if receipt_files:
+            out.print(
+                f"{len(receipt_files) // 2} receipts (JSON and HTML) written to "
+                f"{shown(receipts, limit=None)}"
+            )
     if report.failures:
         raise typer.Exit(EXIT_PARTIAL if report.copies else EXIT_ERROR)
     raise typer.Exit(EXIT_NOTHING_TO_DO if report.nothing_to_do else EXIT_OK)
 
 
-def _run(registry, paths, out_dir, recipient_ids, workers, scheduler, n_files, as_json, password):
+def _run(registry, paths, out_dir, recipient_ids, workers, scheduler, as_json, password):
     from leaktrace.api import mark_files
     from leaktrace.batch.executors import make_executor
 
@@ -155,7 +176,7 @@ def _run(registry, paths, out_dir, recipient_ids, workers, scheduler, n_files, a
             where = (
                 {"executor": stack.enter_context(make_executor(scheduler=scheduler))}
                 if scheduler
-                else {"workers": min(workers, n_files)}
+                else {"workers": workers}
             )
             return mark_files(
                 registry,
@@ -208,10 +229,16 @@ def _render(report, out_dir: Path, added) -> None:
 
 @app.command()
 def simulate(
-    file: Annotated[Path, typer.Argument(help="An image, e.g. a recipient's marked copy.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="An image or a text document, e.g. a recipient's marked copy."),
+    ],
     attack: Annotated[
-        str, typer.Option("--attack", help="Named leak simulation (see --list).")
-    ] = "social1080",
+        str | None,
+        typer.Option(
+            "--attack", help="Named leak simulation (see --list); default social1080, or retype."
+        ),
+    ] = None,
     out_file: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="Where to write the result.")
     ] = None,
@@ -222,16 +249,27 @@ def simulate(
 ) -> None:
     """Rehearse a leak: apply a named repost, crop, screenshot or phone-photo simulation.
 
+    A text document (.txt, .md, .html, .docx) takes the text simulations instead: retyping,
+    quotes of 50 to 500 words, dropped and reordered sentences, paraphrase, a screenshot.
+
     Example: leaktrace simulate dist/auto-weekly/photo.jpg --attack social480 --out leak.jpg
+
+    Example: leaktrace simulate dist/auto-weekly/briefing.md --attack quote200 --out quote.txt
     """
+    from leaktrace.media.text.medium import TEXT_SUFFIXES
     from leaktrace.simulate import ATTACKS
+    from leaktrace.simulate.text import TEXT_ATTACKS
 
     if list_attacks:
         table = Table("attack", "group", "what it does")
-        for item in ATTACKS.values():
+        for item in [*ATTACKS.values(), *TEXT_ATTACKS.values()]:
             table.add_row(item.name, item.group, item.description)
         out.print(table)
         return
+    if file.suffix.lower() in TEXT_SUFFIXES:
+        _simulate_text(file, attack or "retype", out_file, seed)
+        return
+    attack = attack or "social1080"
     if attack not in ATTACKS:
         raise fail(f"unknown attack {attack!r}; see leaktrace simulate FILE --list", EXIT_USAGE)
     if out_file is None:
@@ -242,4 +280,24 @@ def simulate(
 
     data, _extension = run_attack(attack, load_display_rgb(file), seed=seed)
     write_atomic(out_file, data)
+    out.print(f"Wrote {shown(out_file, limit=None)} ({attack})")
+
+
+def _simulate_text(file: Path, attack: str, out_file: Path | None, seed: int) -> None:
+    from leaktrace.errors import InputError
+    from leaktrace.fsutil import write_atomic
+    from leaktrace.simulate.text import TEXT_ATTACKS, run_text_attack
+
+    if attack not in TEXT_ATTACKS:
+        raise fail(
+            f"unknown text attack {attack!r}; see leaktrace simulate FILE --list", EXIT_USAGE
+        )
+    if out_file is None:
+        raise fail("give --out FILE", EXIT_USAGE)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read ({exc.strerror or exc})") from exc
+    leaked, _extension = run_text_attack(attack, file, data, seed=seed)
+    write_atomic(out_file, leaked)
     out.print(f"Wrote {shown(out_file, limit=None)} ({attack})")

@@ -175,6 +175,10 @@ def assets_list(as_json: JsonOption = False) -> None:
     table = Table("id", "file", "kind", "size", "sha256")
     for a in assets:
         table.add_row(
-            shown(a.id), shown(a.file_name), a.kind, f"{a.width}x{a.height}", a.sha256[:16] + "…"
+            shown(a.id),
+            shown(a.file_name),
+            a.kind,
+            f"{a.width}x{a.height}" if a.width else "-",
+            a.sha256[:16] + "…",
         )
     out.print(table)

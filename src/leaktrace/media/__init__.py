@@ -15,10 +15,11 @@ def default_media() -> tuple:
     reads anything Pillow reads, last)."""
     from leaktrace.media.image import ImageMedium
     from leaktrace.media.pdf import PdfMedium
+    from leaktrace.media.text.medium import TextMedium
     from leaktrace.media.video import VideoMedium
 
     pdf, video = PdfMedium(), VideoMedium()
-    return (pdf, video, ImageMedium(views=pdf.views, stills=video.stills))
+    return (pdf, video, TextMedium(), ImageMedium(views=pdf.views, stills=video.stills))
 
 
 def mark_suffixes() -> frozenset[str]:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from leaktrace.engine.watermark.agreement import attribute_agreements
 from leaktrace.engine.watermark.detect import Attribution, attribute
 from leaktrace.errors import RegistryError
-from leaktrace.pipeline.evidence import Block
+from leaktrace.pipeline.evidence import AgreementBlock, Block
 
 __all__ = ["SMALLEST_REPORTED_P", "Decision", "combine", "confirm_codes", "decide", "per_part"]
 
@@ -24,8 +25,11 @@ SMALLEST_REPORTED_P = 1e-300
 
 
 def combine(blocks: list[Block], decoys: int, bound: float, family: int) -> Attribution | None:
-    """One attribution over blocks of one work (Stouffer's sum of their scores); None when no
-    block carries any signal or no holder is common to them all."""
+    """One attribution over blocks of one work (Stouffer's sum of their scores, or the exact
+    agreement count of agreement blocks); None when no block carries any signal or no holder is
+    common to them all."""
+    if any(isinstance(block, AgreementBlock) for block in blocks):
+        return _combine_agreements(blocks, bound, family)
     # Every recipient of a work receives all of it; one who lacks a block (a partial record)
     # cannot be scored on the same statistic and is left out rather than guessed.
     first = blocks[0].ids
@@ -55,6 +59,26 @@ def combine(blocks: list[Block], decoys: int, bound: float, family: int) -> Attr
         codes = np.concatenate(code_blocks, axis=1)
         decoy_codes = np.concatenate(decoy_blocks, axis=1)
     return attribute(y, codes, ids, decoy_codes, bound=bound, family_size=family)
+
+
+def _combine_agreements(blocks, bound: float, family: int) -> Attribution | None:
+    """Agreement blocks of one work: their observed points (independent keyed draws) pooled
+    into one exact count per holder."""
+    if not all(isinstance(block, AgreementBlock) for block in blocks):
+        raise ValueError("a work's evidence mixes agreement blocks with projection blocks")
+    ids = sorted(set.intersection(*(set(block.ids) for block in blocks)))
+    usable = [block for block in blocks if block.q.size]
+    if not usable or not ids:
+        return None
+    columns = []
+    for block in usable:
+        row = {rid: i for i, rid in enumerate(block.ids)}
+        columns.append(block.agreements[[row[rid] for rid in ids]])
+    q = np.concatenate([block.q for block in usable])
+    scores, _ = attribute_agreements(
+        np.concatenate(columns, axis=1), q, ids, bound=bound, family_size=family
+    )
+    return scores
 
 
 def holders(blocks: list[Block]) -> int:
@@ -180,6 +204,9 @@ def confirm_codes(blocks: list[Block], accused: list[str]) -> None:
     for block in blocks:
         if block.keyed_code is None:
             continue
+        if isinstance(block, AgreementBlock):
+            _confirm_rows(block, accused)
+            continue
         row = {rid: i for i, rid in enumerate(block.ids)}
         for rid in accused:
             if rid in row and block.codes[row[rid]].tobytes() != block.keyed_code(rid):
@@ -187,3 +214,13 @@ def confirm_codes(blocks: list[Block], accused: list[str]) -> None:
                     f"the registry's record of the code given to {rid} does not match the key: "
                     "the registry was altered, so no accusation is made; run leaktrace audit"
                 )
+
+
+def _confirm_rows(block: AgreementBlock, accused: list[str]) -> None:
+    # Every copy of an accused holder (one per key that made one) must match its key.
+    for i, rid in enumerate(block.ids):
+        if rid in accused and block.codes[i] != block.keyed_code(i):
+            raise RegistryError(
+                f"the registry's record of the code given to {rid} does not match the key: "
+                "the registry was altered, so no accusation is made; run leaktrace audit"
+            )

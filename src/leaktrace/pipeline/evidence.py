@@ -16,7 +16,15 @@ import numpy as np
 
 from leaktrace.registry.models import Asset
 
-__all__ = ["Block", "Findings", "Group", "Outcome", "TokenMatch", "packed_codes"]
+__all__ = [
+    "AgreementBlock",
+    "Block",
+    "Findings",
+    "Group",
+    "Outcome",
+    "TokenMatch",
+    "packed_codes",
+]
 
 
 @dataclass
@@ -71,6 +79,48 @@ class Block:
 
 
 @dataclass
+class AgreementBlock:
+    """One reading of a leak as agreements: at each observed point, whether each holder's
+    keyed variant agrees with what the leak shows (text canaries' choice points).
+
+    For an innocent holder, whose variants are keyed fair draws independent of the leak, the
+    agreement at point ``i`` is Bernoulli(``q[i]``), independently across points: the decision
+    scores the count with that exact null. Blocks of one work concatenate their points.
+
+    Attributes
+    ----------
+    asset : Asset
+        Whose holders are scored.
+    layer : str
+        Which kind of mark was read (e.g. "text choices").
+    part : int
+        Which piece of the leak was read, -1 for none.
+    ids : list of str
+        The holders, in the order of ``agreements`` (one entry per copy's key).
+    agreements : numpy.ndarray
+        ``(N, n)`` bool.
+    q : numpy.ndarray
+        ``(n,)`` an innocent's chance of agreeing at each observed point.
+    codes : list of bytes
+        The holders' codes as cached in the registry (what ``agreements`` was computed from).
+    keyed_code : callable, optional
+        ``row -> code`` derived from the key; an accused holder's cached code must equal it.
+    origin : object, optional
+        The medium's own record of the reading (never read by the decision).
+    """
+
+    asset: Asset
+    layer: str
+    part: int
+    ids: list[str]
+    agreements: np.ndarray
+    q: np.ndarray
+    codes: list[bytes] = field(default_factory=list, repr=False)
+    keyed_code: Callable[[int], bytes] | None = None
+    origin: Any = None
+
+
+@dataclass
 class Group:
     """The evidence about one registered work, scored as one family of hypotheses.
 
@@ -86,7 +136,7 @@ class Group:
     """
 
     asset: Asset
-    blocks: list[Block]
+    blocks: list[Block | AgreementBlock]
     describe: Callable[[Any], dict] | None = None
 
 

@@ -46,6 +46,7 @@ def identify_file(
     bound: float = DEFAULT_BOUND,
     decoys: int = DEFAULT_DECOYS,
     password: str | None = None,
+    case_file: Path | None = None,
 ) -> Identification:
     """Identify one leaked file.
 
@@ -63,13 +64,23 @@ def identify_file(
         Number of decoy codes used to measure the null distribution for this query.
     password : str, optional
         Password of an encrypted leaked PDF.
+    case_file : Path, optional
+        Where the identification is logged when the registry is read-only (default:
+        ``leaktrace-case-<registry>.jsonl`` in the working directory).
     """
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     return identify_bytes(
-        registry, path, data, media=media, bound=bound, decoys=decoys, password=password
+        registry,
+        path,
+        data,
+        media=media,
+        bound=bound,
+        decoys=decoys,
+        password=password,
+        case_file=case_file,
     )
 
 
@@ -82,6 +93,7 @@ def identify_bytes(
     bound: float = DEFAULT_BOUND,
     decoys: int = DEFAULT_DECOYS,
     password: str | None = None,
+    case_file: Path | None = None,
 ) -> Identification:
     """:func:`identify_file` for a leak already in memory (``path`` names it)."""
     if not 0 < bound < 1:
@@ -92,8 +104,30 @@ def identify_bytes(
     result = Identification("unknown", str(path), hashlib.sha256(data).hexdigest(), bound)
     with Session(registry, bound, decoys, password) as session:
         findings = medium.read(session, path, data)
+        for other in media:
+            # Another medium may read more from the same file (the text of a picture).
+            supplement = getattr(other, "supplement", None)
+            if other is not medium and supplement is not None:
+                findings = _merge(findings, supplement(session, path, data))
     _settle(registry, result, findings, bound=bound, decoys=decoys)
-    return _record(registry, result)
+    return _record(registry, result, case_file)
+
+
+def _merge(findings: Findings, extra: Findings | None) -> Findings:
+    """One medium's findings with another's supplement: all groups and tokens scored together
+    (so under one correction); the supplement's outcome stands where the first found nothing."""
+    if extra is None:
+        return findings
+    outcome = findings.outcome
+    if extra.outcome is not None and (outcome is None or outcome.verdict == "unknown"):
+        outcome = extra.outcome
+    return Findings(
+        {**findings.evidence, **extra.evidence},
+        [*findings.groups, *extra.groups],
+        [*findings.tokens, *extra.tokens],
+        outcome,
+        findings.asset or extra.asset,
+    )
 
 
 def _settle(registry, result: Identification, findings: Findings, *, bound, decoys) -> None:
@@ -254,8 +288,13 @@ def _report_distribution(registry, result: Identification) -> None:
     )
 
 
-def _record(registry, result: Identification) -> Identification:
-    registry.append_audit(
+def _record(registry, result: Identification, case_file: Path | None) -> Identification:
+    """The audit row of the identification; a read-only registry (read-only media, a role that
+    may only read) gets nothing written, and the identification goes to a case file instead."""
+    from leaktrace.registry.caselog import CaseEntry, default_case_file, log_event
+
+    entry = log_event(
+        registry,
         "identify",
         {
             "file_sha256": result.sha256,
@@ -264,5 +303,17 @@ def _record(registry, result: Identification) -> Identification:
             "recipient": result.recipient.id if result.recipient else None,
             "p_value": result.p_value,
         },
+        case_file=case_file,
     )
+    if isinstance(entry, CaseEntry):
+        path = default_case_file(registry) if case_file is None else Path(case_file)
+        result.logged = {
+            "to": "case file",
+            "path": str(path.resolve()),
+            "seq": entry.seq,
+            "why": f"the registry is read-only ({registry.read_only_reason})",
+        }
+    else:
+        # No row number: the same leak identified twice gives the same result.
+        result.logged = {"to": "audit log"}
     return result

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from leaktrace.errors import InputError, OutputError
 from leaktrace.fsutil import write_atomic
+from leaktrace.pipeline.openings import CopyCommitter
 from leaktrace.registry.models import Copy
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "PreparedFile",
     "PreparedStream",
     "mark_one_file",
+    "register_one_file",
 ]
 
 MARKED, SKIPPED = "marked", "skipped"
@@ -99,6 +101,8 @@ def mark_one_file(
     """
     done: dict[str, str] = {}
     written: list[Copy] = []
+    # Every copy is committed to its code as it is made (its receipt shows the commitment).
+    committer = CopyCommitter(registry)
     asset_id = ""
     try:
         try:
@@ -118,7 +122,15 @@ def mark_one_file(
                 for rid in todo:
                     digest, marks = _make_copy(prepared, rid, out_root / rid / relative)
                     written.extend(
-                        Copy(marked, rid, digest, str(relative), code=code)
+                        Copy(
+                            marked,
+                            rid,
+                            digest,
+                            str(relative),
+                            code=code,
+                            key_id=committer.key_id,
+                            commitment=committer.commit(marked, rid, code),
+                        )
                         for marked, code in marks
                     )
             finally:
@@ -130,7 +142,7 @@ def mark_one_file(
         failure = str(exc)
     finally:  # even when interrupted: what is on disk gets recorded
         if written:
-            registry.record_copies(written)
+            registry.record_copies(written, patterns=committer.patterns)
     if not asset_id and written:
         asset_id = written[0].asset_id
     made = {c.recipient_id: c.output_sha256 for c in written}
@@ -140,6 +152,34 @@ def mark_one_file(
         if rid in done or rid in made
     ]
     return FileOutcome(copies, failure)
+
+
+def register_one_file(
+    registry,
+    source: Path,
+    *,
+    media: Sequence[MarkMedium],
+    password: str | None = None,
+) -> FileOutcome:
+    """Register a file (idempotent by content) without making copies: the registration that
+    must come first when several workers then mark the file for different recipients.
+
+    Returns an outcome without copies, with the error that stops the file, if any.
+    """
+    try:
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{source}: cannot read ({exc.strerror or exc})") from exc
+        if registry.find_asset_by_sha256(hashlib.sha256(data).hexdigest()) is None:
+            medium = next(m for m in media if m.claims(source, data))
+            prepared = medium.prepare(registry, source, data, password)
+            close = getattr(prepared, "close", None)
+            if close is not None:
+                close()
+    except (InputError, OutputError) as exc:
+        return FileOutcome([], str(exc))
+    return FileOutcome([])
 
 
 def _make_copy(prepared, recipient_id: str, output: Path):

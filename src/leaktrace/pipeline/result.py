@@ -44,6 +44,9 @@ class Identification:
     candidates: list[dict] = field(default_factory=list)
     significant: list[dict] = field(default_factory=list)
     evidence: dict = field(default_factory=dict)
+    # Where the identification was recorded: the audit log, or a case file when the registry
+    # is read-only ({"to"}, and for a case file "path", "seq" and "why").
+    logged: dict | None = None
 
     @property
     def attributed(self) -> bool:
@@ -79,6 +82,7 @@ class Identification:
             "candidates": self.candidates,
             "evidence": self.evidence,
             "statement": STATEMENT,
+            "logged": self.logged,
             "tool": {"name": "leaktrace", "version": __version__},
         }
 

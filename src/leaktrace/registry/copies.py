@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -69,7 +69,9 @@ class CopiesMixin:
         """
         return self.record_copies([c])[0]
 
-    def record_copies(self, cs: Sequence[Copy]) -> list[Copy]:
+    def record_copies(
+        self, cs: Sequence[Copy], *, patterns: Mapping[str, bytes] | None = None
+    ) -> list[Copy]:
         """Record many copies, with their audit rows, in one transaction (all or nothing).
 
         A copy whose (asset, recipient, output SHA-256) is already recorded, or appears earlier in
@@ -78,11 +80,13 @@ class CopiesMixin:
 
         ``key_id`` defaults to the current key (:attr:`key_id`); another id must be one of the
         registry's keys (a batch that began before a rotation records the key it marked with).
-        A ``commitment`` recorded with a ``code`` must be the one
-        :meth:`commit_code` gives for them (``ValueError`` otherwise): a commitment that does not
-        match its code is a bug in the caller, and would later look like tampering. The audit row
-        of each copy records its key id, commitment and the SHA-256 of its code, so
-        ``leaktrace audit`` notices when any of them is edited.
+        A ``commitment`` is a copy's public commitment to its code
+        (:meth:`public_commit`); ``patterns`` gives, per asset id, the description of the
+        asset's pattern it was made with, and every commitment of such an asset recorded with a
+        ``code`` must then be the one :meth:`public_commit` gives (``ValueError`` otherwise): a
+        commitment that does not match its code is a bug in the caller, and would later look
+        like tampering. The audit row of each copy records its key id, commitment and the
+        SHA-256 of its code, so ``leaktrace audit`` notices when any of them is edited.
         """
         for c in cs:
             _check_copy(c)
@@ -91,8 +95,11 @@ class CopiesMixin:
         now = utcnow()
         cs = [c if c.key_id is not None else _with_key(c, self.key_id) for c in cs]
         for c in cs:
-            if c.code is not None and c.commitment is not None:
-                expected = self.commit_code(c.asset_id, c.recipient_id, c.code, key_id=c.key_id)
+            pattern = (patterns or {}).get(c.asset_id)
+            if c.code is not None and c.commitment is not None and pattern is not None:
+                expected = self.public_commit(
+                    c.asset_id, c.recipient_id, c.code, pattern=pattern, key_id=c.key_id
+                )
                 if not hmac.compare_digest(expected, c.commitment):
                     raise ValueError(
                         f"the commitment of the copy of {c.asset_id} for {c.recipient_id} does "

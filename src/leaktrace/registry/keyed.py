@@ -18,7 +18,7 @@ from leaktrace.registry import audit, schema
 from leaktrace.registry.keyring import KEYS_DIR, KeySources, resolve_keys
 from leaktrace.registry.keys import check_key, key_fingerprint
 from leaktrace.registry.models import KeyInfo
-from leaktrace.registry.subkeys import code_commitment
+from leaktrace.registry.subkeys import code_commitment, copy_nonce, public_commitment
 from leaktrace.registry.tables import as_utc, get_meta, keys_t
 
 __all__ = ["KeysMixin", "read_key_records"]
@@ -123,6 +123,36 @@ class KeysMixin:
         kid = self._key_id if key_id is None else int(key_id)
         return code_commitment(
             self.key_for(kid), asset_id=asset_id, recipient_id=recipient_id, key_id=kid, code=code
+        )
+
+    def copy_nonce(self, asset_id: str, recipient_id: str, *, key_id: int | None = None) -> bytes:
+        """The nonce of a copy's public commitment, under the key that made it (default: the
+        current key); see :func:`leaktrace.registry.subkeys.copy_nonce`. Revealed only in the
+        evidence case of that copy."""
+        kid = self._key_id if key_id is None else int(key_id)
+        return copy_nonce(
+            self.key_for(kid), asset_id=asset_id, recipient_id=recipient_id, key_id=kid
+        )
+
+    def public_commit(
+        self,
+        asset_id: str,
+        recipient_id: str,
+        code: bytes,
+        *,
+        pattern: bytes,
+        key_id: int | None = None,
+    ) -> str:
+        """A copy's public commitment to its code (what ``copies.commitment`` holds), under the
+        key that made it; see :func:`leaktrace.registry.subkeys.public_commitment`."""
+        kid = self._key_id if key_id is None else int(key_id)
+        return public_commitment(
+            asset_id=asset_id,
+            recipient_id=recipient_id,
+            key_id=kid,
+            pattern=pattern,
+            code=code,
+            nonce=self.copy_nonce(asset_id, recipient_id, key_id=kid),
         )
 
     def _where_keys_go(self, key_id: int) -> str:

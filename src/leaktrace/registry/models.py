@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 #: The kinds of asset the registry accepts.
-ASSET_KINDS = frozenset({"image", "pdf", "pdf-page", "video"})
+ASSET_KINDS = frozenset({"image", "pdf", "pdf-page", "text", "video"})
 
 _RECIPIENT_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 

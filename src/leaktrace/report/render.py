@@ -31,7 +31,8 @@ VERDICT_HEADLINES = {
 }
 
 
-def _environment():
+def environment():
+    """The Jinja environment of the report templates (autoescaped, with their filters)."""
     import jinja2
 
     environment = jinja2.Environment(
@@ -108,7 +109,10 @@ def _pictures(registry, result, leak_data: bytes) -> dict[str, str]:
     homography = (result.evidence.get("registration") or {}).get("homography")
     if result.asset is None or homography is None:
         return {"leak": figures.data_uri(figures.leak_picture(leak))}
-    original = load_display_rgb(registry.store.get(result.asset.sha256), name=result.asset.id)
+    try:
+        original = load_display_rgb(registry.store.get(result.asset.sha256), name=result.asset.id)
+    except LeaktraceError:  # the work that decided is no picture (a text read off a photo)
+        return {"leak": figures.data_uri(figures.leak_picture(leak))}
     try:
         side_by_side, overlay = figures.registration_pictures(
             leak, original, np.asarray(homography, dtype=np.float64)
@@ -154,7 +158,9 @@ def _scores(result, hypotheses: int) -> dict[str, Any] | None:
     }
 
 
-def render_report(registry, result, *, parameters: dict | None = None) -> str:
+def render_report(
+    registry, result, *, parameters: dict | None = None, leak_data: bytes | None = None
+) -> str:
     """The evidence report of one identification, as a self-contained HTML document.
 
     Written for every verdict: an inconclusive or unknown result gets a report that says so and
@@ -168,6 +174,9 @@ def render_report(registry, result, *, parameters: dict | None = None) -> str:
         The identification; its file must still hold the bytes that were identified.
     parameters : dict, optional
         Settings of the run worth recording (shown as given, after the tool's own).
+    leak_data : bytes, optional
+        The leak's bytes when its file cannot be read again (standard input); they must have
+        the SHA-256 that was identified.
 
     Raises
     ------
@@ -178,7 +187,10 @@ def render_report(registry, result, *, parameters: dict | None = None) -> str:
     """
     from leaktrace.engine.match.verify import MIN_EDGE_NCC, MIN_NCC
 
-    leak_data = _read_leak(result)
+    if leak_data is None:
+        leak_data = _read_leak(result)
+    elif hashlib.sha256(leak_data).hexdigest() != result.sha256:
+        raise InputError("the leak given for the report is not the one identified")
     record = result.to_dict()
     evidence = record["evidence"]
     hypotheses = int(evidence.get("hypotheses_tested") or len(result.candidates) or 1)
@@ -187,7 +199,7 @@ def render_report(registry, result, *, parameters: dict | None = None) -> str:
         "bound (largest accepted false-accusation probability)": f"{result.threshold:.0e}",
     }
     null = evidence.get("null")
-    if null:
+    if null and "decoys" in null:
         settings["decoy codes measuring the null"] = null["decoys"]
     if evidence.get("code_bits"):
         settings["code length (bits)"] = evidence["code_bits"]
@@ -207,11 +219,16 @@ def render_report(registry, result, *, parameters: dict | None = None) -> str:
         "file_name": os.path.basename(result.file),
         "limits": {"ncc": MIN_NCC, "edge_ncc": MIN_EDGE_NCC},
     }
-    return _environment().get_template("report.html.j2").render(context)
+    return environment().get_template("report.html.j2").render(context)
 
 
 def write_report(
-    registry, result, path: str | os.PathLike[str], *, parameters: dict | None = None
+    registry,
+    result,
+    path: str | os.PathLike[str],
+    *,
+    parameters: dict | None = None,
+    leak_data: bytes | None = None,
 ) -> Path:
     """Render :func:`render_report` and write it to ``path`` atomically.
 
@@ -222,7 +239,7 @@ def write_report(
     """
     from leaktrace.fsutil import write_atomic
 
-    html = render_report(registry, result, parameters=parameters)
+    html = render_report(registry, result, parameters=parameters, leak_data=leak_data)
     _make_parent(Path(path))
     write_atomic(path, html.encode("utf-8"))
     return Path(path)
@@ -267,7 +284,7 @@ def write_index(path: str | os.PathLike[str], results: Iterable[Any]) -> Path:
             link = quote(Path(os.path.relpath(report, folder)).as_posix())
         rows.append({"relative": result.relative, "r": record, "link": link, "note": result.note})
     html = (
-        _environment()
+        environment()
         .get_template("index.html.j2")
         .render(
             rows=rows,

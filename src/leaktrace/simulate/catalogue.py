@@ -34,6 +34,7 @@ GROUPS = (
     "filter",
     "overlay",
     "combo",
+    "draft",
 )
 
 Step = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -92,6 +93,27 @@ def _random_crop(
     """:func:`~leaktrace.simulate.geometry.crop_fraction` around a random centre."""
     centre = tuple(0.5 + rng.uniform(-spread, spread, size=2))
     return geo.crop_fraction(image, area_fraction, center=centre)
+
+
+def _zoomed_screenshot(
+    image: np.ndarray, rng: np.random.Generator, *, low: float, high: float
+) -> np.ndarray:
+    """A desktop viewer's screenshot at a zoom drawn from ``low..high``."""
+    return screenshot(image, zoom=float(rng.uniform(low, high)), ui="desktop")
+
+
+def _uneven_stretch(
+    image: np.ndarray, rng: np.random.Generator, *, area_fraction: float, most: float
+) -> np.ndarray:
+    """A random crop resized back to about the frame with one axis (either) stretched up to
+    ``most`` times more than the other, as a careless resize to a fixed box does."""
+    cut = _random_crop(image, rng, area_fraction=area_fraction, spread=0.25)
+    base = float(np.sqrt(1 / area_fraction)) * rng.uniform(0.8, 1.0)
+    factors = [base, base * rng.uniform(0.6 * most, most)]
+    if rng.random() < 0.5:
+        factors.reverse()
+    size = (round(cut.shape[1] * factors[0]), round(cut.shape[0] * factors[1]))
+    return geo.resize(cut, size)
 
 
 def _pipeline(
@@ -192,6 +214,18 @@ def _build() -> dict[str, Attack]:
         _seeded(_random_crop, area_fraction=0.25),
     )
     add(
+        "crop30",
+        "draft",
+        "Centre crop keeping 30 % of the area, JPEG 90",
+        _fixed(geo.crop_fraction, area_fraction=0.30),
+    )
+    add(
+        "crop30_offcentre",
+        "draft",
+        "Crop keeping 30 % of the area around a random centre (x, y in 0.15..0.85), JPEG 90",
+        _seeded(_random_crop, area_fraction=0.30),
+    )
+    add(
         "crop10_corner",
         "crop",
         "Top-left corner crop keeping 10 % of the area, JPEG 90",
@@ -214,6 +248,19 @@ def _build() -> dict[str, Attack]:
             f"Scale by {factor:g} (Lanczos), JPEG 90",
             _fixed(geo.scale, factor=factor),
         )
+    add(
+        "stretch_x2",
+        "draft",
+        "Width stretched x2, height kept (Lanczos), JPEG 90",
+        _fixed(geo.stretch, factor_x=2.0, factor_y=1.0),
+    )
+    add(
+        "crop_stretch",
+        "draft",
+        "Random crop of 40 % of the area resized back to about the frame, one axis (either) "
+        "stretched 1.2-2x more than the other, JPEG 90",
+        _seeded(_uneven_stretch, area_fraction=0.4, most=2.0),
+    )
     add("flip_h", "geometry", "Horizontal mirror, JPEG 90", _fixed(geo.flip_horizontal))
     add(
         "perspective",
@@ -241,6 +288,14 @@ def _build() -> dict[str, Attack]:
         "screenshot",
         "PNG screenshot of a desktop image viewer at 75 %, window 1.4x the image, with chrome",
         _fixed(screenshot, zoom=0.75, ui="desktop"),
+        fmt="png",
+    )
+    add(
+        "screenshot_zoom",
+        "draft",
+        "PNG screenshot of a desktop image viewer at a random zoom of 50-150 %, window 1.4x "
+        "the drawn image, with chrome",
+        _seeded(_zoomed_screenshot, low=0.5, high=1.5),
         fmt="png",
     )
     add(
@@ -325,6 +380,13 @@ def _build() -> dict[str, Attack]:
         "filter",
         "3x3 median filter (denoise), JPEG 90",
         _fixed(pho.median_filter, size=3),
+    )
+
+    add(
+        "median5",
+        "draft",
+        "5x5 median filter (denoise), JPEG 90",
+        _fixed(pho.median_filter, size=5),
     )
 
     # Overlays, saved as JPEG 85.
@@ -420,6 +482,37 @@ def _build() -> dict[str, Attack]:
         _fixed(recompress, fmt="jpeg", quality=85),
         _limit(1080),
         quality=80,
+    )
+
+    # Reposts of a draft: three and four hops of crops, edits and re-encodes.
+    add(
+        "repost3",
+        "draft",
+        "Repost in 3 steps: off-centre crop 60 % + JPEG 85; brightness +6 %, contrast x1.1, "
+        "caption bar + JPEG 80 at <= 1600; long side <= 1080, JPEG 80",
+        _seeded(_random_crop, area_fraction=0.6, spread=0.2),
+        _fixed(recompress, fmt="jpeg", quality=85),
+        _fixed(pho.brightness_contrast, brightness=0.06, contrast=1.1),
+        _fixed(ovl.caption_bar),
+        *_hop(1600, 80),
+        _limit(1080),
+        quality=80,
+    )
+    add(
+        "repost4",
+        "draft",
+        "Repost in 4 steps: off-centre crop 60 % + JPEG 85; brightness -5 % + JPEG 80 at "
+        "<= 1600; rotate 3 deg with crop, platform logo + JPEG 80; long side <= 1080, WebP 75",
+        _seeded(_random_crop, area_fraction=0.6, spread=0.2),
+        _fixed(recompress, fmt="jpeg", quality=85),
+        _fixed(pho.brightness_contrast, brightness=-0.05, contrast=1.0),
+        *_hop(1600, 80),
+        _fixed(geo.rotate_crop, degrees=3),
+        _fixed(ovl.logo_watermark),
+        _fixed(recompress, fmt="jpeg", quality=80),
+        _limit(1080),
+        fmt="webp",
+        quality=75,
     )
 
     ordered = sorted(table, key=lambda attack: GROUPS.index(attack.group))

@@ -27,6 +27,7 @@ __all__ = [
     "resize_long",
     "rotate_crop",
     "scale",
+    "stretch",
 ]
 
 _RESAMPLE = {
@@ -144,6 +145,14 @@ def scale(image: np.ndarray, factor: float, *, method: str = "lanczos") -> np.nd
         raise ValueError(f"factor must be > 0, got {factor}")
     height, width = image.shape[:2]
     size = (max(2, round(width * factor)), max(2, round(height * factor)))
+    return resize(image, size, method=method)
+
+
+def stretch(
+    image: np.ndarray, factor_x: float, factor_y: float, *, method: str = "lanczos"
+) -> np.ndarray:
+    """Scale the width by ``factor_x`` and the height by ``factor_y`` (an uneven stretch)."""
+    size = (max(1, round(image.shape[1] * factor_x)), max(1, round(image.shape[0] * factor_y)))
     return resize(image, size, method=method)
 
 

@@ -18,6 +18,8 @@ warped into the leak's frame and the leak's own noise is never resampled.
 from __future__ import annotations
 
 import io
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -70,7 +72,12 @@ class Features:
         """
         points = self.points.copy()
         points[:, 0] = axis - points[:, 0]
-        return Features(points, self.descriptors[:, _MIRROR_DESCRIPTOR])
+        # Always the same permuted array for one object, so that its matches are reused.
+        permuted = self.__dict__.get("_mirrored_descriptors")
+        if permuted is None:
+            permuted = self.descriptors[:, _MIRROR_DESCRIPTOR]
+            object.__setattr__(self, "_mirrored_descriptors", permuted)
+        return Features(points, permuted)
 
 
 def _mirror_permutation() -> np.ndarray:
@@ -172,9 +179,39 @@ def _good_matches(original: Features, leak: Features) -> tuple[np.ndarray, np.nd
     """Point pairs (original, leak) passing Lowe's ratio test."""
     if len(original.points) < 2 or len(leak.points) < 2:
         return np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
-    pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(leak.descriptors, original.descriptors, k=2)
+    train, query = _ratio_matches(original.descriptors, leak.descriptors)
+    return original.points[train], leak.points[query]
+
+
+# The brute-force matching is the costliest step of an identify (a third of it): a leak that
+# no hash finds is matched against every asset's features to rank them, and then again, the
+# same descriptors, when the best are registered. The last few matchings are kept; an entry
+# holds its arrays, so their ids cannot be reused while it is kept.
+_MATCHES: OrderedDict[tuple[int, int], tuple] = OrderedDict()
+_MATCHES_KEPT = 4
+_MATCHES_LOCK = threading.Lock()  # a Dask worker identifies in several threads
+
+
+def _ratio_matches(train: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, query) of the query descriptors' nearest train descriptors that pass
+    Lowe's ratio test; the same arrays give the same answer from the cache."""
+    key = (id(train), id(query))
+    with _MATCHES_LOCK:
+        entry = _MATCHES.get(key)
+        if entry is not None and entry[0] is train and entry[1] is query:
+            _MATCHES.move_to_end(key)
+            return entry[2]
+    pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(query, train, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.75 * p[1].distance]
-    return original.points[[m.trainIdx for m in good]], leak.points[[m.queryIdx for m in good]]
+    found = (
+        np.array([m.trainIdx for m in good], dtype=np.intp),
+        np.array([m.queryIdx for m in good], dtype=np.intp),
+    )
+    with _MATCHES_LOCK:
+        _MATCHES[key] = (train, query, found)
+        while len(_MATCHES) > _MATCHES_KEPT:
+            _MATCHES.popitem(last=False)
+    return found
 
 
 def feature_hypotheses(original: Features, leak: Features) -> list[tuple[str, np.ndarray, int]]:

@@ -111,16 +111,27 @@ class AssetKeying:
     @cached_property
     def cell_group(self) -> np.ndarray:
         """Group index of every cell (layers concatenated, row-major), balanced across groups."""
-        seed = keystream.derive_seed(self.key, "cell-groups", self.asset_sha256)
-        order = keystream.permutation(seed, self.layout.n_cells)
-        groups = np.empty(self.layout.n_cells, dtype=np.int64)
-        groups[order] = np.arange(self.layout.n_cells) % self.layout.code_bits
-        return groups
+        return cell_groups(self.layout, self._seed("cell-groups"))
 
     @cached_property
     def cell_sign(self) -> np.ndarray:
-        seed = keystream.derive_seed(self.key, "cell-signs", self.asset_sha256)
-        return keystream.sign_bits(seed, self.layout.n_cells).astype(np.float32)
+        return cell_signs(self.layout, self._seed("cell-signs"))
+
+    def _seed(self, purpose: str) -> bytes:
+        return keystream.derive_seed(self.key, purpose, self.asset_sha256)
+
+    def reveal(self) -> dict:
+        """What fixes the asset's pattern apart from a recipient's code: the layout and the two
+        seeds of its cell groups and signs. Revealing it (with one recipient's code, to prove
+        that copy) lets anyone rebuild that copy's pattern; it says nothing about the key or any
+        other recipient's code, which come from other HMACs of the key."""
+        return {
+            "scheme": SCHEME,
+            "asset_sha256": self.asset_sha256,
+            "layout": self.layout.to_params(),
+            "cell_groups_seed": self._seed("cell-groups").hex(),
+            "cell_signs_seed": self._seed("cell-signs").hex(),
+        }
 
     def recipient_code(self, recipient_id: str) -> np.ndarray:
         """The recipient's code: ``code_bits`` values of +-1 (int8)."""
@@ -144,6 +155,52 @@ class AssetKeying:
             grids.append(values[start : start + size].reshape(layer.rows, layer.cols))
             start += size
         return grids
+
+
+def cell_groups(layout: Layout, seed: bytes) -> np.ndarray:
+    """Group index of every cell, from the seed of the asset's cell groups."""
+    order = keystream.permutation(seed, layout.n_cells)
+    groups = np.empty(layout.n_cells, dtype=np.int64)
+    groups[order] = np.arange(layout.n_cells) % layout.code_bits
+    return groups
+
+
+def cell_signs(layout: Layout, seed: bytes) -> np.ndarray:
+    """Sign of every cell, from the seed of the asset's cell signs."""
+    return keystream.sign_bits(seed, layout.n_cells).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class RevealedKeying:
+    """An asset's pattern rebuilt from :meth:`AssetKeying.reveal`, without the key: what a third
+    party needs to score one revealed code (:func:`project` accepts it as it accepts an
+    :class:`AssetKeying`). It cannot derive any recipient's code."""
+
+    asset_sha256: str
+    layout: Layout
+    groups_seed: bytes
+    signs_seed: bytes
+
+    @classmethod
+    def from_revealed(cls, revealed: dict) -> RevealedKeying:
+        """Raises ValueError (or KeyError, TypeError) for a malformed description."""
+        if revealed.get("scheme") != SCHEME:
+            raise ValueError(f"unknown watermark scheme {revealed.get('scheme')!r}")
+        groups, signs = (
+            bytes.fromhex(revealed[k]) for k in ("cell_groups_seed", "cell_signs_seed")
+        )
+        if len(groups) != 32 or len(signs) != 32:
+            raise ValueError("a cell seed must be 32 bytes")
+        layout = Layout.from_params(revealed["layout"])
+        return cls(str(revealed["asset_sha256"]), layout, groups, signs)
+
+    @cached_property
+    def cell_group(self) -> np.ndarray:
+        return cell_groups(self.layout, self.groups_seed)
+
+    @cached_property
+    def cell_sign(self) -> np.ndarray:
+        return cell_signs(self.layout, self.signs_seed)
 
 
 def _axis_weights(n_pixels: int, n_cells: int, coords: np.ndarray | None = None):

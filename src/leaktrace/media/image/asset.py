@@ -48,6 +48,19 @@ class AssetAnalysis:
 
 
 def analyse(asset: Asset, loaded: images.LoadedImage, key: bytes) -> AssetAnalysis:
+    luma, amplitude, reference, detection = unkeyed_analysis(asset, loaded)
+    layout = Layout.from_params(asset.params["pattern"])
+    return AssetAnalysis(
+        asset, loaded, luma, amplitude, AssetKeying(key, asset.sha256, layout), reference, detection
+    )
+
+
+def unkeyed_analysis(
+    asset: Asset, loaded: images.LoadedImage
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The parts of :func:`analyse` that need no key, ``(luma, mask, reference_luma,
+    detection_mask)``: all a third party needs, with one copy's revealed pattern, to score a
+    leak against that copy exactly as identify does."""
     display = orientation.to_display(loaded.pixels, loaded.orientation)
     luma = mask_module.luminance(display)
     if asset.params.get("mask") == PDF_PAGE_MASK:
@@ -64,10 +77,7 @@ def analyse(asset: Asset, loaded: images.LoadedImage, key: bytes) -> AssetAnalys
         )
         reference = luma * opacity + 255.0 * (1.0 - opacity)
         detection = amplitude * opacity
-    layout = Layout.from_params(asset.params["pattern"])
-    return AssetAnalysis(
-        asset, loaded, luma, amplitude, AssetKeying(key, asset.sha256, layout), reference, detection
-    )
+    return luma, amplitude, reference, detection
 
 
 def register_image(

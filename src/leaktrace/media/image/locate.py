@@ -137,11 +137,13 @@ def find_assets(
     verified: list[Located] = []
     best_failure: Located | None = None
 
-    def attempt(asset: Asset, how: str) -> None:
+    def attempt(asset: Asset, how: str, features=None) -> None:
         nonlocal best_failure
         if on_candidate is not None:
             on_candidate(asset)
         analysis = load_original(registry, asset)
+        if features is None:
+            features = cached_features(registry, asset)
         # Once the full frame or local features explain the leak, a further candidate matters
         # only if it shows the same picture (registered twice, or its mirror image), and those
         # align the same cheap ways: the slow template search, a second or more on a wrong
@@ -150,7 +152,7 @@ def find_assets(
         result = registration.register(
             analysis.reference_luma,
             leak_luma,
-            original_features=cached_features(registry, asset),
+            original_features=features,  # the same arrays as the ranking: its matches reused
             leak_features=leak_features,
             templates=not found_cheaply,
         )
@@ -195,10 +197,10 @@ def find_assets(
             continue
         _, inliers = registration.match_features(features, leak_features.get())
         if inliers >= registration.MIN_MATCHES:
-            ranked.append((inliers, asset))
+            ranked.append((inliers, asset, features))
     ranked.sort(key=lambda item: -item[0])
-    for _, asset in ranked[:FALLBACK_ASSETS]:
-        attempt(asset, "local features")
+    for _, asset, features in ranked[:FALLBACK_ASSETS]:
+        attempt(asset, "local features", features)
         if len(verified) >= MAX_VERIFIED:
             break
     return verified, best_failure

@@ -12,6 +12,7 @@ from .score import DEFAULT_BOUND, TextAttribution, attribute_agreements
 
 __all__ = [
     "DocumentEvidence",
+    "agreement_matrix",
     "PointEvidence",
     "TextIdentification",
     "attribute_readings",
@@ -109,7 +110,7 @@ def _choices_matrix(document: RegisteredText, copies) -> tuple[list[str], np.nda
     return ids, np.array(rows, dtype=np.int64).reshape(len(ids), len(plan.points))
 
 
-def _agreements(reading: DocumentReading, choices: np.ndarray) -> np.ndarray:
+def agreement_matrix(reading: DocumentReading, choices: np.ndarray) -> np.ndarray:
     """``(N, observed)``: whether each recipient's variant lies in what the leak shows."""
     plan = reading.document.plan
     agreements = np.zeros((choices.shape[0], len(reading.observations)), dtype=bool)
@@ -169,7 +170,7 @@ def attribute_readings(
     for reading in readings:
         document = reading.document
         ids, choices = _choices_matrix(document, copies[document.document_id])
-        agreements = _agreements(reading, choices)
+        agreements = agreement_matrix(reading, choices)
         q = [o.q for o in reading.observations]
         attribution = attribute_agreements(agreements, q, ids, bound=bound, family_size=family)
         best_row = ids.index(attribution.best) if attribution.best is not None else None

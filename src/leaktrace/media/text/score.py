@@ -13,59 +13,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from statistics import NormalDist
 
 import numpy as np
+
+from leaktrace.engine.watermark.agreement import log_tail, z_from_log_p
 
 __all__ = ["DEFAULT_BOUND", "TextAttribution", "attribute_agreements", "log_tail", "z_from_log_p"]
 
 DEFAULT_BOUND = 1e-9
-_LOG_EPS = -1e300
-
-
-def log_tail(q) -> np.ndarray:
-    """``log P(A >= a)`` for ``a = 0 .. n``, where ``A`` is a sum of Bernoulli(``q_i``).
-
-    Parameters
-    ----------
-    q : sequence of float
-        Success probabilities, each in ``(0, 1]``.
-
-    Returns
-    -------
-    ndarray of shape (n + 1,)
-        Natural logarithms of the upper tail; entry 0 is 0.
-    """
-    q = np.asarray(q, dtype=np.float64)
-    if q.size and (np.any(q <= 0) or np.any(q > 1)):
-        raise ValueError("success probabilities must be in (0, 1]")
-    log_pmf = np.full(q.size + 1, -np.inf)
-    log_pmf[0] = 0.0
-    with np.errstate(divide="ignore"):
-        for count, p in enumerate(q, start=1):
-            stay = log_pmf[: count + 1] + math.log1p(-p) if p < 1 else np.full(count + 1, -np.inf)
-            move = np.concatenate(([-np.inf], log_pmf[:count])) + math.log(p)
-            log_pmf[: count + 1] = np.logaddexp(stay, move)
-    # Upper tail: sum from a to n, accumulated from the top.
-    tail = np.logaddexp.accumulate(log_pmf[::-1])[::-1]
-    tail[0] = 0.0
-    return np.minimum(tail, 0.0)
-
-
-def z_from_log_p(log_p: float) -> float:
-    """The normal-equivalent score ``z = Φ⁻¹(1 − p)`` from ``log p`` (for display)."""
-    if log_p >= 0:
-        return -math.inf if log_p > 0 else -8.3
-    if log_p > -700:
-        p = math.exp(log_p)
-        if p >= 1.0:
-            return -8.3
-        return -NormalDist().inv_cdf(p)
-    # Far tail: log Φ(−z) ≈ −z²/2 − log z − log √(2π), solved by fixed-point iteration.
-    z = math.sqrt(-2 * log_p)
-    for _ in range(20):
-        z = math.sqrt(max(1e-12, -2 * (log_p + math.log(z) + 0.5 * math.log(2 * math.pi))))
-    return z
 
 
 @dataclass(frozen=True)

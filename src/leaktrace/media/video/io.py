@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -178,9 +179,44 @@ def read_luma(
             raise InputError(f"{path}: decoding failed ({exc.strerror or exc})") from exc
 
 
+# x264's AVX-512 routines give different bytes from run to run on the same input (measured on
+# an AMD EPYC with AVX-512: every frame differed, up to 48 levels; capping the instruction set
+# at AVX2, or turning off mb-tree, makes the output repeatable). On such a CPU the encoder is
+# told to use the CPU's own instruction sets up to AVX2; elsewhere it detects them itself.
+_X264_SETS = (
+    ("MMX2", "mmxext"),
+    ("SSE", "sse"),
+    ("SSE2", "sse2"),
+    ("SSE3", "pni"),
+    ("SSSE3", "ssse3"),
+    ("SSE4.1", "sse4_1"),
+    ("SSE4.2", "sse4_2"),
+    ("AVX", "avx"),
+    ("AVX2", "avx2"),
+    ("FMA3", "fma"),
+    ("LZCNT", "abm"),
+    ("BMI1", "bmi1"),
+    ("BMI2", "bmi2"),
+)
+
+
+@cache
+def x264_params() -> dict[str, str]:
+    """Extra libx264 options that keep its output repeatable on this CPU (see above)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            line = next((row for row in info if row.startswith("flags")), "")
+    except OSError:
+        return {}
+    flags = set(line.partition(":")[2].split())
+    if "avx512f" not in flags:
+        return {}
+    return {"x264-params": "asm=" + ",".join(name for name, flag in _X264_SETS if flag in flags)}
+
+
 def _encoder_options(encoder: str, settings: EncodeSettings) -> dict[str, str]:
     if encoder == "libx264":
-        return {"preset": settings.preset}
+        return {"preset": settings.preset, **x264_params()}
     if encoder == "libx265":
         # x265 prints its banner to stderr itself; a library must stay quiet.
         return {"preset": settings.preset, "x265-params": "log-level=error"}

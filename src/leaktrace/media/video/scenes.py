@@ -18,6 +18,8 @@ from fractions import Fraction
 import cv2
 import numpy as np
 
+from leaktrace.media.video.io import x264_params
+
 
 def _smooth(t: float) -> float:
     """Ease in and out: a camera operator starts and stops a move gently."""
@@ -202,6 +204,8 @@ def write_clip(
     )
     if codec == "libx265":
         options["x265-params"] = "log-level=error"
+    if codec == "libx264":
+        options.update(x264_params())
     if crf is not None and bit_rate is None:
         options["crf"] = str(crf)
     with av.open(
