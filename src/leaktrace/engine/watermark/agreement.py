@@ -18,7 +18,7 @@ import numpy as np
 
 from leaktrace.engine.watermark.detect import DEFAULT_BOUND, Attribution
 
-__all__ = ["ExactNull", "attribute_agreements", "log_tail", "z_from_log_p"]
+__all__ = ["ExactNull", "attribute_agreements", "log_tail", "ranked_tails", "z_from_log_p"]
 
 
 def log_tail(q) -> np.ndarray:
@@ -81,6 +81,23 @@ class ExactNull:
         }
 
 
+def ranked_tails(agreements, q, holders: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each holder's agreement count and exact log tail probability, best first.
+
+    Returns ``(order, counts, log_p)``: ``order`` indexes the holders (fewest chance agreements
+    first, ties by more agreements), ``counts`` and ``log_p`` are in that order. The log is kept
+    because strong evidence underflows ``exp``.
+    """
+    agreements = np.asarray(agreements, dtype=bool).reshape(holders, -1)
+    q = np.asarray(q, dtype=np.float64)
+    if agreements.shape[1] != q.size:
+        raise ValueError("agreements and q differ in length")
+    counts = agreements.sum(axis=1)
+    log_p = log_tail(q)[counts]
+    order = np.lexsort((-counts, log_p))
+    return order, counts[order], log_p[order]
+
+
 def attribute_agreements(
     agreements: np.ndarray,
     q,
@@ -113,14 +130,8 @@ def attribute_agreements(
     """
     if not 0 < bound < 1:
         raise ValueError("bound must be between 0 and 1")
-    agreements = np.asarray(agreements, dtype=bool).reshape(len(recipient_ids), -1)
+    order, counts, log_p = ranked_tails(agreements, q, len(recipient_ids))
     q = np.asarray(q, dtype=np.float64)
-    if agreements.shape[1] != q.size:
-        raise ValueError("agreements and q differ in length")
-    counts = agreements.sum(axis=1)
-    log_p = log_tail(q)[counts]
-    order = np.lexsort((-counts, log_p))
-    log_p, counts = log_p[order], counts[order]
     ids = [recipient_ids[i] for i in order]
     family = max(1, len(ids), family_size or 0)
     log_family = np.minimum(0.0, log_p + math.log(family))

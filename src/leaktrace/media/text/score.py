@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from leaktrace.engine.watermark.agreement import log_tail, z_from_log_p
+from leaktrace.engine.watermark.agreement import log_tail, ranked_tails, z_from_log_p
 
 __all__ = ["DEFAULT_BOUND", "TextAttribution", "attribute_agreements", "log_tail", "z_from_log_p"]
 
@@ -103,15 +103,8 @@ def attribute_agreements(
     """
     if not 0 < bound < 1:
         raise ValueError("bound must be between 0 and 1")
-    agreements = np.asarray(agreements, dtype=bool).reshape(len(recipient_ids), -1)
+    order, counts, log_p = ranked_tails(agreements, q, len(recipient_ids))
     q = np.asarray(q, dtype=np.float64)
-    if agreements.shape[1] != q.size:
-        raise ValueError("agreements and q differ in length")
-    counts = agreements.sum(axis=1)
-    tail = log_tail(q)
-    log_p = tail[counts]
-    order = np.lexsort((-counts, log_p))
-    log_p = log_p[order]
     ids = [recipient_ids[i] for i in order]
     family = max(1, len(ids), family_size or 0)
     p_single = np.exp(log_p)
@@ -125,7 +118,7 @@ def attribute_agreements(
         p_single,
         p_family,
         log_p / math.log(10),
-        counts[order],
+        counts,
         int(q.size),
         float(q.sum()),
         bound,
