@@ -449,7 +449,7 @@ def test_pdf_pages_and_kinds(registry):
     with pytest.raises(UnknownAssetError):
         registry.add_asset(_asset(3, kind="pdf-page", parent_id="missing", page=0))
     with pytest.raises(ValueError, match="kind"):
-        registry.add_asset(_asset(4, kind="video"))
+        registry.add_asset(_asset(4, kind="audio"))
 
 
 def test_hash_table_keeps_all_64_bits(registry):
