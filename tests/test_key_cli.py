@@ -347,11 +347,6 @@ def test_case_files_verify_and_merge(folder, tmp_path):
 # -- identify after a rotation (the pipeline's part) ---------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="picture and PDF identification derive every holder's pattern with the current "
-    "key; one analysis per key id among an asset's holders is still to be built (issue 14)",
-)
 def test_identify_attributes_a_copy_made_before_a_rotation(folder, tmp_path):
     photo = Path(__file__).resolve().parents[1] / "fixtures" / "photos" / "rocket.jpg"
     assert (

@@ -18,7 +18,15 @@ from leaktrace.engine.watermark.detect import Attribution, attribute
 from leaktrace.errors import RegistryError
 from leaktrace.pipeline.evidence import AgreementBlock, Block
 
-__all__ = ["SMALLEST_REPORTED_P", "Decision", "combine", "confirm_codes", "decide", "per_part"]
+__all__ = [
+    "SMALLEST_REPORTED_P",
+    "Decision",
+    "by_key",
+    "combine",
+    "confirm_codes",
+    "decide",
+    "per_part",
+]
 
 # Stouffer sums over many pages reach z > 38, whose tail underflows a double.
 SMALLEST_REPORTED_P = 1e-300
@@ -79,6 +87,20 @@ def _combine_agreements(blocks, bound: float, family: int) -> Attribution | None
         np.concatenate(columns, axis=1), q, ids, bound=bound, family_size=family
     )
     return scores
+
+
+def by_key(blocks: list[Block], current: int) -> dict[int, list[Block]]:
+    """A work's blocks per registry key, the current key first.
+
+    Copies made under different keys carry unrelated patterns: a leak's projection under one
+    key says nothing about the codes of another, so each key's blocks are scored as their own
+    statistic and every (recipient, key) pair counts in the correction.
+    """
+    found: dict[int, list[Block]] = {}
+    for block in blocks:
+        key_id = getattr(block, "key_id", None)
+        found.setdefault(current if key_id is None else key_id, []).append(block)
+    return dict(sorted(found.items(), key=lambda item: (item[0] != current, item[0])))
 
 
 def holders(blocks: list[Block]) -> int:

@@ -58,6 +58,10 @@ class Block:
         ``codes`` were derived from the key in the first place.
     origin : object, optional
         The medium's own record of where the block came from (never read by the decision).
+    key_id : int, optional
+        The registry key whose pattern ``y`` was projected onto and whose copies ``ids`` hold;
+        None for the current key. A work's blocks under different keys are decided as separate
+        families of hypotheses (see :func:`~.decide.by_key`).
     """
 
     asset: Asset
@@ -69,6 +73,7 @@ class Block:
     decoys: Callable[[int], np.ndarray]
     keyed_code: Callable[[str], bytes] | None = None
     origin: Any = None
+    key_id: int | None = None
     # Decoys drawn once per block: the combined score and each layer's own score reuse them.
     _decoy_cache: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 

@@ -132,7 +132,7 @@ def _merge(findings: Findings, extra: Findings | None) -> Findings:
 
 def _settle(registry, result: Identification, findings: Findings, *, bound, decoys) -> None:
     result.evidence = findings.evidence
-    groups = [group for group in findings.groups if group.blocks]
+    groups = _per_key([group for group in findings.groups if group.blocks], registry.key_id)
     if not groups and not findings.tokens:
         outcome = findings.outcome
         if outcome is None:  # a medium that found nothing and said nothing
@@ -179,6 +179,26 @@ def _settle(registry, result: Identification, findings: Findings, *, bound, deco
                 f"{float(scores.p_family[0]):.2g}, above the bound {bound:.0e}"
             )
         result.reason = f"no recipient's mark is significant{best_text}"
+
+
+def _per_key(groups: list[Group], current: int) -> list[Group]:
+    """Each group split per registry key that made the copies its blocks were scored for."""
+    split = []
+    for group in groups:
+        keyed = decision_rules.by_key(group.blocks, current)
+        if list(keyed) == [current]:
+            split.append(group)
+            continue
+        for key_id, blocks in keyed.items():
+            split.append(Group(group.asset, blocks, _with_key(group.describe, key_id)))
+    return split
+
+
+def _with_key(describe, key_id: int):
+    def described(decision) -> dict:
+        return {**(describe(decision) if describe is not None else {}), "copy_key_id": key_id}
+
+    return described
 
 
 def _report_scores(registry, result, group, decision, family: int, scored: list[str]) -> None:

@@ -8,7 +8,22 @@ from dataclasses import dataclass, field
 
 from leaktrace.engine.watermark.detect import DEFAULT_BOUND, DEFAULT_DECOYS
 
-__all__ = ["Session"]
+__all__ = ["KeyHolders", "Session"]
+
+
+@dataclass(frozen=True)
+class KeyHolders:
+    """The holders of one asset whose copies one registry key made, with their cached codes.
+
+    A rotated registry keeps identifying old copies: each key that made copies of an asset
+    gives its own reading of the leak (its own cell groups, signs and codes), and every
+    (recipient, key) pair is a hypothesis of its own.
+    """
+
+    key_id: int
+    key: bytes = field(repr=False)
+    ids: list[str]
+    codes: list[bytes | None] = field(repr=False)
 
 
 @dataclass
@@ -53,9 +68,23 @@ class Session:
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="leaktrace-codes")
-        self._pending[asset_id] = self._pool.submit(self.registry.recipient_codes, asset_id)
+        self._pending[asset_id] = self._pool.submit(self.registry.holder_codes, asset_id)
 
-    def holders(self, asset_id: str) -> tuple[list[str], list[bytes | None]]:
-        """The recipients holding a copy of the asset, with their cached packed codes."""
+    def holders_by_key(self, asset_id: str) -> list[KeyHolders]:
+        """The asset's holders per key that made their copies: the current key first, then
+        older keys by id; empty when nobody received the asset.
+
+        Raises RegistryKeyError when copies were made under a key this process does not hold.
+        """
         pending = self._pending.get(asset_id)
-        return pending.result() if pending is not None else self.registry.recipient_codes(asset_id)
+        found = pending.result() if pending is not None else self.registry.holder_codes(asset_id)
+        per_key: dict[int, tuple[list[str], list[bytes | None]]] = {}
+        for rid, key_id, code in zip(found.recipient_ids, found.key_ids, found.codes, strict=True):
+            ids, codes = per_key.setdefault(key_id, ([], []))
+            ids.append(rid)
+            codes.append(code)
+        current = self.registry.key_id
+        order = sorted(per_key, key=lambda key_id: (key_id != current, key_id))
+        return [
+            KeyHolders(key_id, self.registry.key_for(key_id), *per_key[key_id]) for key_id in order
+        ]

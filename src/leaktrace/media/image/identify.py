@@ -10,12 +10,13 @@ image; the medium that owns the kind may read more from it (a page's word shifts
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from leaktrace.engine.watermark.pattern import AssetKeying
 from leaktrace.media.image.locate import Located, find_assets
 from leaktrace.pipeline.evidence import Block, Findings, Group, Outcome, packed_codes
 from leaktrace.pipeline.session import Session
@@ -25,8 +26,9 @@ __all__ = [
     "StillReader",
     "ViewEvidence",
     "ViewReader",
-    "raster_block",
+    "raster_blocks",
     "read_picture",
+    "rekeyed",
 ]
 
 # Below this correlation an unverified candidate shares nothing recognisable with the leak.
@@ -48,8 +50,11 @@ class ViewEvidence:
 
 
 class ViewReader(Protocol):
+    """A further reading of a picture of a raster of the reader's kind; ``rasters`` are the
+    raster's own blocks (one per key that made copies), whose holders it scores."""
+
     def __call__(
-        self, session: Session, located: Located, leak_luma: np.ndarray, ids: list[str]
+        self, session: Session, located: Located, leak_luma: np.ndarray, rasters: list[Block]
     ) -> ViewEvidence: ...
 
 
@@ -62,38 +67,53 @@ class StillReader(Protocol):
     ) -> Findings | None: ...
 
 
-def raster_block(
+def raster_blocks(
     session: Session, located: Located, leak_luma: np.ndarray, *, layer: str, part: int = 0
 ):
-    """The leak's residual against a located raster, projected onto its holders' codes; with
-    the projection (for its statistics). None when nobody received the raster."""
-    from leaktrace.engine.match.residual import extract
+    """The leak's residual against a located raster, projected onto its holders' codes: one
+    block per registry key that made copies of it (the current key first); with the current
+    key's projection (for its statistics, which do not depend on the key). No blocks when
+    nobody received the raster."""
+    from leaktrace.engine.match.residual import prepare
 
     analysis = located.analysis
-    ids, cached = session.holders(analysis.asset.id)
-    if not ids:
-        return None, None
-    projection = extract(
-        analysis.keying,
+    per_key = session.holders_by_key(analysis.asset.id)
+    if not per_key:
+        return [], None
+    residual = prepare(
         analysis.reference_luma,
         analysis.detection_mask,
         leak_luma,
         located.registration.homography,
+        analysis.keying.layout.layers[0].cols,
         local_warp=located.registration.local_warp,
     )
-    keying = analysis.keying
-    block = Block(
-        analysis.asset,
-        layer,
-        part,
-        projection.y,
-        list(ids),
-        packed_codes(keying, ids, cached),
-        decoys=keying.decoy_codes,
-        keyed_code=lambda rid: np.packbits(keying.recipient_code(rid) > 0).tobytes(),
-        origin=located,
-    )
-    return block, projection
+    blocks, projection = [], None
+    for holders in per_key:
+        keying = rekeyed(analysis.keying, holders.key)
+        projected = residual.project(keying)
+        projection = projection or projected
+        blocks.append(
+            Block(
+                analysis.asset,
+                layer,
+                part,
+                projected.y,
+                list(holders.ids),
+                packed_codes(keying, holders.ids, holders.codes),
+                decoys=keying.decoy_codes,
+                keyed_code=lambda rid, k=keying: np.packbits(k.recipient_code(rid) > 0).tobytes(),
+                origin=located,
+                key_id=holders.key_id,
+            )
+        )
+    return blocks, projection
+
+
+def rekeyed(keying: AssetKeying, key: bytes) -> AssetKeying:
+    """The same asset's pattern geometry under another registry key (a copy made before or
+    after a rotation)."""
+    return keying if keying.key == key else replace(keying, key=key)
 
 
 def read_picture(
@@ -140,17 +160,16 @@ def read_picture(
     for located in verified:
         kind = located.asset.kind
         view = views.get(kind)
-        block, projection = raster_block(session, located, leak_luma, layer="image")
-        if block is None:
+        blocks, projection = raster_blocks(session, located, leak_luma, layer="image")
+        if not blocks:
             continue
-        extra = (
-            ViewEvidence("image") if view is None else view(session, located, leak_luma, block.ids)
-        )
-        block.layer = extra.layer
+        extra = ViewEvidence("image") if view is None else view(session, located, leak_luma, blocks)
+        for block in blocks:
+            block.layer = extra.layer
         findings.groups.append(
             Group(
                 located.asset,
-                [block, *extra.blocks],
+                [*blocks, *extra.blocks],
                 describe=_describer(located, projection, extra),
             )
         )

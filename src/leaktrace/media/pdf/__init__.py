@@ -16,10 +16,10 @@ __all__ = ["PDF_SUFFIXES", "PdfMedium", "looks_like_pdf"]
 PDF_SUFFIXES = frozenset({".pdf"})
 
 
-def _page_picture(session, located, leak_luma, ids):
+def _page_picture(session, located, leak_luma, rasters):
     from leaktrace.media.pdf.reading import page_picture_view
 
-    return page_picture_view(session, located, leak_luma, ids)
+    return page_picture_view(session, located, leak_luma, rasters)
 
 
 class PdfMedium:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from leaktrace.media.image.identify import raster_block
+from leaktrace.media.image.identify import raster_blocks, rekeyed
 from leaktrace.media.image.locate import Located, cached_features, find_assets, load_original
 from leaktrace.media.pdf import document as pdfdoc
 from leaktrace.media.pdf import layers
@@ -74,11 +74,12 @@ def file_tokens(registry, pdf) -> list[TokenMatch]:
             continue
         asset = assets[0]
         label = "document-id" if asset.kind == "pdf" else "page-key"
-        holders, _ = registry.recipient_codes(asset.id)
+        holders = registry.holder_codes(asset.id)
+        # Each copy's token is keyed by the key that made it (before or after a rotation).
         proved = [
             rid
-            for rid in holders
-            if layers.token(registry.key, label, asset.sha256, rid) == found_token
+            for rid, key_id in zip(holders.recipient_ids, holders.key_ids, strict=True)
+            if layers.token(registry.key_for(key_id), label, asset.sha256, rid) == found_token
         ]
         lines.append(
             TokenMatch(
@@ -191,10 +192,11 @@ def _page_blocks(session: Session, renders, evidence: dict) -> list[Block]:
         for located in candidates:
             if any(page.asset.id == located.asset.id for page in pages):
                 continue  # a page repeated in the leak is one piece of evidence, not two
-            block, _ = raster_block(session, located, luma, layer="page layer", part=render.index)
-            if block is None:
+            keyed, _ = raster_blocks(session, located, luma, layer="page layer", part=render.index)
+            if not keyed:
                 continue
-            block.origin = PageReading(located, luma)
+            for block in keyed:
+                block.origin = PageReading(located, luma)
             asset = located.asset
             evidence["pages"].append(
                 {
@@ -207,14 +209,14 @@ def _page_blocks(session: Session, renders, evidence: dict) -> list[Block]:
                     "registration_ncc": round(float(located.registration.ncc), 4),
                 }
             )
-            pages.append(block)
+            pages += keyed
     return pages
 
 
 def _image_blocks(session: Session, leaked, evidence: dict) -> list[Block]:
     """Evidence from the embedded images of a leaked file that are registered images."""
     from leaktrace.engine.match import registration
-    from leaktrace.engine.match.residual import extract
+    from leaktrace.engine.match.residual import prepare
     from leaktrace.media.pdf.images import SAME_IMAGE_NCC
 
     found: list[Block] = []
@@ -223,33 +225,40 @@ def _image_blocks(session: Session, leaked, evidence: dict) -> list[Block]:
             continue
         analysis = load_original(session.registry, asset)
         ncc = _ncc(analysis.reference_luma, luma)
-        ids, cached = session.holders(asset.id)
-        if ncc < SAME_IMAGE_NCC or not ids:
+        per_key = session.holders_by_key(asset.id)
+        if ncc < SAME_IMAGE_NCC or not per_key:
             continue
         identity = np.eye(3)
-        projection = extract(
-            analysis.keying, analysis.reference_luma, analysis.detection_mask, luma, identity
+        residual = prepare(
+            analysis.reference_luma,
+            analysis.detection_mask,
+            luma,
+            identity,
+            analysis.keying.layout.layers[0].cols,
         )
         aligned = registration.Registration(identity, True, "same image", ncc, 0, 1.0)
         evidence["images"].append(
             {"found": asset.id, "document": asset.parent_id, "ncc": round(ncc, 4)}
         )
-        keying = analysis.keying
-        found.append(
-            Block(
-                asset,
-                "embedded images",
-                -1,
-                projection.y,
-                list(ids),
-                packed_codes(keying, ids, cached),
-                decoys=keying.decoy_codes,
-                keyed_code=lambda rid, keying=keying: np.packbits(
-                    keying.recipient_code(rid) > 0
-                ).tobytes(),
-                origin=PageReading(Located(analysis, aligned, "embedded image")),
+        origin = PageReading(Located(analysis, aligned, "embedded image"))
+        for holders in per_key:
+            keying = rekeyed(analysis.keying, holders.key)
+            found.append(
+                Block(
+                    asset,
+                    "embedded images",
+                    -1,
+                    residual.project(keying).y,
+                    list(holders.ids),
+                    packed_codes(keying, holders.ids, holders.codes),
+                    decoys=keying.decoy_codes,
+                    keyed_code=lambda rid, keying=keying: np.packbits(
+                        keying.recipient_code(rid) > 0
+                    ).tobytes(),
+                    origin=origin,
+                    key_id=holders.key_id,
+                )
             )
-        )
     return found
 
 

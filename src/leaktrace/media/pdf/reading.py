@@ -16,7 +16,7 @@ from leaktrace.media.pdf import document as pdfdoc
 from leaktrace.pipeline.evidence import Block
 from leaktrace.pipeline.session import Session
 
-__all__ = ["PageReading", "file_word_blocks", "page_picture_view", "picture_word_block"]
+__all__ = ["PageReading", "file_word_blocks", "page_picture_view", "picture_word_blocks"]
 
 
 @dataclass(frozen=True)
@@ -58,24 +58,33 @@ def _measure_picture(located: Located, leak_luma: np.ndarray, words, glyphs):
     )
 
 
-def _word_block(session: Session, located: Located, part: int, ids, measured) -> Block:
-    """Measured word shifts as a block of evidence, scored against each holder's keyed signs
+def _word_blocks(session: Session, located: Located, part: int, rasters, measured) -> list:
+    """Measured word shifts as blocks of evidence, one per registry key among the page's
+    ``rasters`` (its page-layer blocks), each scored against those holders' keyed signs
     (derived from the key here, never read back from the registry)."""
     from leaktrace.media.pdf import wordshift
 
-    key = session.registry.key
-    asset, ids = located.asset, list(ids)
+    asset = located.asset
     count = word_count(asset)
-    return Block(
-        asset,
-        "word shifts",
-        part,
-        measured.shifts,
-        ids,
-        wordshift.packed_codes(key, asset.sha256, ids, count),
-        decoys=partial(wordshift.decoy_codes, key, asset.sha256, count),
-        origin=PageReading(located),
-    )
+    blocks = []
+    for raster in rasters:
+        key_id = session.registry.key_id if raster.key_id is None else raster.key_id
+        key = session.registry.key_for(key_id)
+        ids = list(raster.ids)
+        blocks.append(
+            Block(
+                asset,
+                "word shifts",
+                part,
+                measured.shifts,
+                ids,
+                wordshift.packed_codes(key, asset.sha256, ids, count),
+                decoys=partial(wordshift.decoy_codes, key, asset.sha256, count),
+                origin=PageReading(located),
+                key_id=raster.key_id,
+            )
+        )
+    return blocks
 
 
 def file_word_blocks(session: Session, data: bytes, pages: list[Block], evidence: dict) -> list:
@@ -85,7 +94,11 @@ def file_word_blocks(session: Session, data: bytes, pages: list[Block], evidence
     from leaktrace.media.pdf import text, wordshift
 
     found: list[Block] = []
-    for page in pages:
+    rasters: dict[tuple[str, int], list[Block]] = {}
+    for page in pages:  # a page's blocks under every key share one measurement
+        rasters.setdefault((page.asset.id, page.part), []).append(page)
+    for keyed in rasters.values():
+        page = keyed[0]
         reading: PageReading = page.origin
         asset = page.asset
         count = word_count(asset)
@@ -111,48 +124,50 @@ def file_word_blocks(session: Session, data: bytes, pages: list[Block], evidence
             where = "located in the picture" if "read_from" in line else "found in the leak"
             line["note"] = f"too few words {where}"
             continue
-        found.append(_word_block(session, reading.located, page.part, page.ids, measured))
+        found += _word_blocks(session, reading.located, page.part, keyed, measured)
     return found
 
 
-def picture_word_block(
-    session: Session, located: Located, leak_luma: np.ndarray, part: int, ids
-) -> tuple[Block | None, dict | None]:
+def picture_word_blocks(
+    session: Session, located: Located, leak_luma: np.ndarray, part: int, rasters: list[Block]
+) -> tuple[list[Block], dict | None]:
     """The word shifts read from a picture of a registered page (a screenshot or a photo), as
-    one more block of evidence; None when the page has no words or too few could be located.
+    more blocks of evidence (one per key among the page's ``rasters``); none when the page has
+    no words or too few could be located.
 
-    Returns ``(block, line)``: the block to combine and its line for ``evidence.word_shifts``.
+    Returns ``(blocks, line)``: the blocks to combine and their line for
+    ``evidence.word_shifts``.
     """
     asset = located.asset
     count = word_count(asset)
-    if count == 0 or not ids:
-        return None, None
+    if count == 0 or not rasters:
+        return [], None
     line = {"page": part + 1, "found": asset.id, "words": count, "read_from": "picture"}
     try:
         words, glyphs = _original_words(session, asset)
     except InputError as exc:
         line["note"] = f"not read: {exc}"
-        return None, line
+        return [], line
     if len(words) != count:
         line["note"] = "the original's words differ from its registration"
-        return None, line
+        return [], line
     measured = _measure_picture(located, leak_luma, words, glyphs)
     line.update(measured=measured.measured, median_shift_pt=round(measured.residual_pt, 4))
     if not measured.usable:
         line["note"] = "too few words located in the picture"
-        return None, line
-    return _word_block(session, located, part, ids, measured), line
+        return [], line
+    return _word_blocks(session, located, part, rasters, measured), line
 
 
 def page_picture_view(
-    session: Session, located: Located, leak_luma: np.ndarray, ids: list[str]
+    session: Session, located: Located, leak_luma: np.ndarray, rasters: list[Block]
 ) -> ViewEvidence:
     """A picture of a PDF page: its page layer and, where the page has words, their shifts
     (each also deciding alone under one correction)."""
     asset = located.asset
-    block, line = picture_word_block(session, located, leak_luma, asset.page, ids)
+    blocks, line = picture_word_blocks(session, located, leak_luma, asset.page, rasters)
     evidence: dict = {}
     if line is not None:
         evidence["word_shifts"] = [line]
     evidence["pdf_page"] = {"document": asset.parent_id, "page": asset.page + 1}
-    return ViewEvidence("page layer", [block] if block is not None else [], evidence)
+    return ViewEvidence("page layer", blocks, evidence)

@@ -138,7 +138,8 @@ def _video_groups(session, samples, evidence: dict) -> Findings:
     tried = []
     for asset in registry.list_assets("video")[:MAX_VIDEOS]:
         reference = load_reference(registry, asset)
-        keying = reference.keying(registry.key)
+        per_key = session.holders_by_key(asset.id)
+        keying = reference.keying(per_key[0].key if per_key else registry.key)
         measured = measure(reference, keying, samples)
         tried.append({"asset": asset.id, "located": measured.located})
         if not measured.located:
@@ -152,8 +153,7 @@ def _video_groups(session, samples, evidence: dict) -> Findings:
                     {"video": _frames_evidence(measured)},
                 )
             continue
-        ids, cached = session.holders(asset.id)
-        if not ids:
+        if not per_key:
             found.outcome = Outcome(
                 "inconclusive",
                 f"video {asset.id} was registered but no copy of it was ever distributed",
@@ -161,18 +161,26 @@ def _video_groups(session, samples, evidence: dict) -> Findings:
                 {"video": _frames_evidence(measured)},
             )
             continue
-        block = Block(
-            asset,
-            "video",
-            -1,
-            measured.total,
-            list(ids),
-            packed_codes(keying, ids, cached),
-            decoys=keying.decoy_codes,
-            keyed_code=lambda rid, k=keying: np.packbits(k.recipient_code(rid) > 0).tobytes(),
-            origin=measured,
-        )
-        found.groups.append(Group(asset, [block], describe=_describer(keying, measured)))
+        for n, holders in enumerate(per_key):
+            if n:  # copies made under another key (a rotation): that key's pattern, measured
+                keying = reference.keying(holders.key)
+                measured = measure(reference, keying, samples)
+                if not measured.per_frame:
+                    continue
+            ids = list(holders.ids)
+            block = Block(
+                asset,
+                "video",
+                -1,
+                measured.total,
+                ids,
+                packed_codes(keying, ids, holders.codes),
+                decoys=keying.decoy_codes,
+                keyed_code=lambda rid, k=keying: np.packbits(k.recipient_code(rid) > 0).tobytes(),
+                origin=measured,
+                key_id=holders.key_id,
+            )
+            found.groups.append(Group(asset, [block], describe=_describer(keying, measured)))
     evidence["videos_tried"] = tried
     if found.groups:
         found.outcome = None
