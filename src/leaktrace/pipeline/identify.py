@@ -17,7 +17,7 @@ from typing import Protocol
 from leaktrace.engine.watermark.detect import DEFAULT_BOUND, DEFAULT_DECOYS, normal_sf
 from leaktrace.errors import InputError
 from leaktrace.pipeline import decide as decision_rules
-from leaktrace.pipeline.evidence import Findings, Group
+from leaktrace.pipeline.evidence import Block, Findings, Group
 from leaktrace.pipeline.result import MAX_CANDIDATES_REPORTED, Identification, candidate_list
 from leaktrace.pipeline.session import Session
 
@@ -186,19 +186,17 @@ def _per_key(groups: list[Group], current: int) -> list[Group]:
     split = []
     for group in groups:
         keyed = decision_rules.by_key(group.blocks, current)
-        if list(keyed) == [current]:
-            split.append(group)
-            continue
-        for key_id, blocks in keyed.items():
-            split.append(Group(group.asset, blocks, _with_key(group.describe, key_id)))
+        split += [Group(group.asset, blocks, group.describe) for blocks in keyed.values()]
     return split
 
 
-def _with_key(describe, key_id: int):
-    def described(decision) -> dict:
-        return {**(describe(decision) if describe is not None else {}), "copy_key_id": key_id}
-
-    return described
+def _copy_key(registry, group: Group) -> int | None:
+    """The key that made the copies a group scored (None for evidence that is not keyed per
+    block, as text canaries, whose rows carry their own keys)."""
+    if not all(isinstance(block, Block) for block in group.blocks):
+        return None
+    key_id = group.blocks[0].key_id
+    return registry.key_id if key_id is None else key_id
 
 
 def _report_scores(registry, result, group, decision, family: int, scored: list[str]) -> None:
@@ -210,6 +208,9 @@ def _report_scores(registry, result, group, decision, family: int, scored: list[
     result.candidates = candidate_list(scores, names)
     if group.describe is not None:
         result.evidence.update(group.describe(decision))
+    copy_key = _copy_key(registry, group)
+    if copy_key is not None:
+        result.evidence["copy_key_id"] = copy_key
     correction = "Bonferroni over every (asset, recipient) pair scored"
     if decision.tests > 1:
         correction += f", times the {decision.tests} statistics compared"

@@ -124,7 +124,10 @@ def export_case(registry, leak: str | Path, result: dict, out: str | Path) -> di
             f"the copy of {asset_id} for {rid} was marked before copies were committed to their "
             "codes: there is no commitment to open"
         )
-    copy = committed[0]
+    # The copy made under the key whose pattern the leak was scored against (a recipient may
+    # hold copies of one asset made before and after a key rotation).
+    key_id = (result.get("evidence") or {}).get("copy_key_id")
+    copy = next((c for c in committed if c.key_id == key_id), committed[0])
     keying = AssetKeying(
         registry.key_for(copy.key_id), asset.sha256, Layout.from_params(asset.params["pattern"])
     )
