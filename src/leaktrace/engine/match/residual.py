@@ -73,6 +73,27 @@ def _blur_masked(values: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndar
     return blurred / np.maximum(weight, 1e-6)
 
 
+def _bounded_slope(slope: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The cubic's local slope, kept within a factor 4 of the straight line's.
+
+    On a white page nearly every pixel is paper, and the outlier refit keeps little else: the
+    cubic is then pinned down near white only, where its slope can come out negative at some
+    render scales, which flips the sign of the mark exactly where a page's mark lives (a PDF
+    page seen at 95 dpi scored z = -25 for its true recipient). A tone curve is monotone, so
+    its slope has the sign of the overall trend, which a straight line over every sampled pixel
+    (text and paper) measures reliably.
+    """
+    x = source.astype(np.float64) / 255.0
+    spread = float(np.var(x))
+    if spread <= 1e-12:
+        return slope
+    overall = float(np.cov(x, target.astype(np.float64), bias=True)[0, 1] / spread) / 255.0
+    if overall == 0.0 or not np.isfinite(overall):
+        return slope
+    low, high = sorted((0.25 * overall, 4.0 * overall))
+    return np.clip(slope, low, high).astype(np.float32)
+
+
 def _fit_tone_curve(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Cubic tone curve mapping original luma to leak luma, refitted once without outliers
     (captions, stickers and other overlays)."""
@@ -186,6 +207,7 @@ def prepare(
     x = warped / 255.0
     fitted = coef[0] + coef[1] * x + coef[2] * x * x + coef[3] * x * x * x
     slope = (coef[1] + 2 * coef[2] * x + 3 * coef[3] * x * x) / 255.0
+    slope = _bounded_slope(slope, warped.ravel()[sample], leak.ravel()[sample])
     residual = np.where(valid, leak - fitted, 0.0).astype(np.float32)
 
     # Remove slow shading (vignetting, screen glare) well below the coarse cells' frequency.
