@@ -176,6 +176,9 @@ def decide(blocks: list[Block], decoys: int, bound: float, family: int) -> Decis
             "best": scores.best,
             "z": round(float(scores.z[0]), 2),
             "p_family": max(float(scores.p_family[0]), SMALLEST_REPORTED_P),
+            # the null spread this statistic's z was divided by (an evidence case of one layer
+            # compares scores before that division)
+            "std_used": round(float(scores.null.std), 4),
         }
         for label, scores in results.items()
         if label != "all layers" or tests == 1

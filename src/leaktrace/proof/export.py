@@ -44,16 +44,67 @@ def _accused(result: dict, leak_sha256: str) -> tuple[str, str, dict]:
         )
     asset = result.get("asset") or {}
     evidence = result.get("evidence") or {}
-    if "registration" not in evidence or evidence.get("layer_scores"):
+    if "registration" not in evidence:
         raise InputError(
-            "evidence cases cover identifications of images for now (this one was decided on "
-            "several layers, e.g. a PDF's)"
+            "evidence cases cover pictures (images, and pictures of PDF pages) for now: this "
+            "identification registered no picture"
         )
     rid = result["recipient"]["id"]
     candidate = next((c for c in result.get("candidates", []) if c.get("id") == rid), None)
     if candidate is None or not asset.get("id"):
         raise InputError("the result lists no score for the accused recipient")
     return asset["id"], rid, candidate
+
+
+def _document(registry, asset) -> dict | None:
+    """For a PDF page, the registered document its render (the case's original) was made from:
+    rendering that page of that file at the recorded size gives the original again."""
+    if asset.kind != "pdf-page":
+        return None
+    document = registry.get_asset(asset.parent_id)
+    return {
+        "asset": document.id,
+        "file": document.file_name,
+        "sha256": document.sha256,
+        "page": asset.page + 1,
+    }
+
+
+def _picture_statistic(result: dict, rid: str, candidate: dict) -> dict:
+    """The statistic a case lets a third party recompute: the picture's own mark.
+
+    A picture of a PDF page is also read for word shifts, and the layers are decided together
+    and alone under one correction (family x statistics). The case reproduces the page layer
+    alone, at that correction: it confirms only when the page layer by itself names the
+    accused below the bound.
+    """
+    evidence = result["evidence"]
+    lines = evidence.get("layer_scores")
+    if not lines:
+        return {
+            "statistic": "image",
+            "score": candidate["score"],
+            "null": evidence.get("null") or {},
+            "p_value": result["p_value"],
+        }
+    page = next((line for line in lines if line.get("layer") == "page layer"), None)
+    if page is None or page.get("best") != rid or "std_used" not in page:
+        raise InputError(
+            "the picture's own mark (the page layer) does not name the accused by itself: the "
+            "accusation rests on word shifts, which evidence cases do not cover yet"
+        )
+    if float(page["p_family"]) > float(result["threshold"]):
+        raise InputError(
+            f"the page layer alone names {rid} only at p = {page['p_family']:.2g}, above the "
+            "bound: the accusation rests on word shifts too, which evidence cases do not cover"
+        )
+    null = {"std_used": page["std_used"], "decoys": (evidence.get("null") or {}).get("decoys")}
+    return {
+        "statistic": "page layer",
+        "score": page["z"],
+        "null": null,
+        "p_value": page["p_family"],
+    }
 
 
 def _audit_rows(registry, asset_id: str, copy_id: int, leak_sha256: str) -> list[dict]:
@@ -111,8 +162,12 @@ def export_case(registry, leak: str | Path, result: dict, out: str | Path) -> di
     leak_sha256 = hashlib.sha256(leak_bytes).hexdigest()
     asset_id, rid, candidate = _accused(result, leak_sha256)
     asset = registry.get_asset(asset_id)
-    if asset.kind != "image":
-        raise InputError(f"evidence cases cover images for now; asset {asset_id} is a {asset.kind}")
+    if asset.kind not in ("image", "pdf-page"):
+        raise InputError(
+            f"evidence cases cover images and pictures of PDF pages for now; asset {asset_id} "
+            f"is a {asset.kind}"
+        )
+    statistic = _picture_statistic(result, rid, candidate)
     copies = [
         c for c in registry.list_copies(asset_id=asset_id, recipient_id=rid) if c.code is not None
     ]
@@ -140,7 +195,7 @@ def export_case(registry, leak: str | Path, result: dict, out: str | Path) -> di
         )
     original = registry.store.get(asset.sha256)
     evidence = result["evidence"]
-    null = evidence.get("null") or {}
+    null = statistic["null"]
     data = {
         "format": CASE_FORMAT,
         "version": CASE_VERSION,
@@ -159,6 +214,7 @@ def export_case(registry, leak: str | Path, result: dict, out: str | Path) -> di
             "kind": asset.kind,
             "params": asset.params,
             "member": "original/" + _safe_name(asset.file_name, "original"),
+            "document": _document(registry, asset),
         },
         "accused": dict(result["recipient"]),
         "copy": {
@@ -174,9 +230,10 @@ def export_case(registry, leak: str | Path, result: dict, out: str | Path) -> di
         "registration": evidence["registration"],
         "result": {
             "verdict": result["verdict"],
-            "score": candidate["score"],
+            "statistic": statistic["statistic"],
+            "score": statistic["score"],
             "null": null,
-            "p_value": result["p_value"],
+            "p_value": statistic["p_value"],
             "p_value_single": candidate.get("p_value_single"),
             "runner_up": evidence.get("runner_up"),
         },

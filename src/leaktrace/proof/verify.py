@@ -291,6 +291,7 @@ def _score(case: Case, data: dict, opening, keying, verdict: Verdict, decoys: in
         projection.y, code, [opening.recipient_id], fresh, bound=bound, family_size=family
     )
     recorded_score = float(_field(data, "result", "score"))
+    statistic = str(_field(data, "result").get("statistic") or "image")[:40]
     # Scores are compared before the null's spread divides them: code . y / |y| depends on the
     # leak and the code only, while the spread measured by decoys (the recorded ones, keyed; the
     # verifier's, fresh) differs by chance by a percent or two.
@@ -308,7 +309,8 @@ def _score(case: Case, data: dict, opening, keying, verdict: Verdict, decoys: in
         verdict,
         "score",
         close,
-        f"the revealed code scores {raw:.2f} (recorded {recorded_raw:.2f}, "
+        f"the revealed code scores {raw:.2f} on the {statistic} mark (recorded "
+        f"{recorded_raw:.2f}, "
         f"tolerance ±{allowed:.2f}; code . y / |y|, N(0, 1) for a code the leak does not carry)"
         + ("" if close else ": the case's result does not match its leak and code"),
     )
