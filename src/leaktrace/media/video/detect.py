@@ -19,10 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from leaktrace.engine.match.hashing import popcount64
-from leaktrace.engine.match.registration import LazyFeatures, Registration, match_features, register
+from leaktrace.engine.match.registration import (
+    LazyFeatures,
+    Registration,
+    match_features,
+    register,
+    register_from,
+)
 from leaktrace.engine.match.residual import prepare
 from leaktrace.engine.watermark.detect import DEFAULT_BOUND, DEFAULT_DECOYS, Attribution, attribute
-from leaktrace.engine.watermark.pattern import Layout
+from leaktrace.engine.watermark.pattern import CellSampler, Layout, project_cells
 from leaktrace.errors import InputError
 from leaktrace.media.video.align import TimeMap, align_frames, thumbnail_scores
 from leaktrace.media.video.analysis import VideoAnalysis, frame_mask
@@ -111,6 +117,7 @@ def original_lumas(reference: VideoReference, indices: list[int]) -> dict[int, n
         stream.thread_type = "AUTO"
         first = next(container.decode(stream))
         origin = float(first.time or 0.0)
+        codec = stream.codec_context
         for group in groups:
             target = origin + float(times[group[0]])
             container.seek(
@@ -118,16 +125,25 @@ def original_lumas(reference: VideoReference, indices: list[int]) -> dict[int, n
                 stream=stream,
                 backward=True,
             )
-            pending = set(group)
-            for frame in container.decode(stream):
-                offset = float(frame.time or 0.0) - origin
-                index = int(np.searchsorted(times, offset - half))
-                if index < len(times) and abs(times[index] - offset) <= half and index in pending:
-                    rgb = display_from_stored(
-                        frame.to_ndarray(format="rgb24"), int(frame.rotation or 0) % 360
+            pending, offset = set(group), -np.inf
+            for packet in container.demux(stream):
+                # A frame no other frame refers to need not be decoded unless it is wanted.
+                if packet.pts is not None:
+                    wanted_here = _frame_index(
+                        times, half, float(packet.pts * stream.time_base) - origin
                     )
-                    found[index] = luminance(np.ascontiguousarray(rgb))
-                    pending.discard(index)
+                    codec.skip_frame = "DEFAULT" if wanted_here in pending else "NONREF"
+                for frame in packet.decode():
+                    offset = float(frame.time or 0.0) - origin
+                    index = _frame_index(times, half, offset)
+                    if index in pending:
+                        rgb = display_from_stored(
+                            frame.to_ndarray(format="rgb24"), int(frame.rotation or 0) % 360
+                        )
+                        found[index] = luminance(np.ascontiguousarray(rgb))
+                        pending.discard(index)
+                    if not pending or offset > times[group[-1]] + half:
+                        break
                 if not pending or offset > times[group[-1]] + half:
                     break
     for index in wanted:
@@ -136,6 +152,12 @@ def original_lumas(reference: VideoReference, indices: list[int]) -> dict[int, n
     while len(cache) > _CACHED_FRAMES:
         cache.pop(next(iter(cache)))
     return found
+
+
+def _frame_index(times: np.ndarray, half: float, offset: float) -> int | None:
+    """The frame shown ``offset`` seconds after the first one, None between frames."""
+    index = int(np.searchsorted(times, offset - half))
+    return index if index < len(times) and abs(times[index] - offset) <= half else None
 
 
 @dataclass
@@ -289,9 +311,13 @@ def _same_geometry(a: Registration, b: Registration, shape: tuple[int, int]) -> 
     return bool(np.abs(back[:2] / back[2] - corners[:2]).max() < 0.5)
 
 
-def _project_frame(reference, keying, original, luma, registration, index, *, unused=True):
+def _project_frame(
+    reference, keying, original, luma, registration, index, *, unused=True, sampler=None
+):
     """The frame's projection onto the code groups of the segments it carried, and (when
-    ``unused``) onto the never-used layout; Nones when nothing could be compared."""
+    ``unused``) onto the never-used layout; Nones when nothing could be compared. Also the
+    :class:`CellSampler` of the frame's positions: a frame held in the same geometry as this
+    one may pass it back as ``sampler`` (its positions are the same)."""
     mask = frame_mask(original) * np.float32(reference.gains[index])
     weighted = prepare(
         original,
@@ -302,17 +328,33 @@ def _project_frame(reference, keying, original, luma, registration, index, *, un
         local_warp=registration.local_warp,
     )
     if weighted.values.size == 0:
-        return None, None, 0
+        return None, None, 0, None
+    if sampler is None or sampler.size != weighted.rows.size:
+        sampler = CellSampler(keying.layout, weighted.rows, weighted.cols)
+    # Every segment's layout groups the same cells differently: the pixels are collected onto
+    # the cells once, whatever the number of layouts scored.
+    cells = sampler.cell_sums(weighted.values)
     y = np.zeros(keying.layout.code_bits)
     for segment, weight in reference.schedule.weights(index):
-        y += weight * weighted.project(keying.segment(segment)).y
-    spare = weighted.project(keying.segment(_UNUSED_SEGMENT)).y if unused else None
-    return y, spare, weighted.pixels_used
+        y += weight * project_cells(keying.segment(segment), cells)
+    spare = project_cells(keying.segment(_UNUSED_SEGMENT), cells) if unused else None
+    return y, spare, weighted.pixels_used, sampler
+
+
+@dataclass
+class _Located:
+    """The sample registered first, onto original frame ``index``, and its projection."""
+
+    sample: int
+    index: int
+    registration: Registration
+    y: np.ndarray
+    pixels_used: int
 
 
 def _locate(
     reference: VideoReference, keying: VideoKeying, samples: list[tuple[float, np.ndarray]]
-) -> tuple[int, Registration] | None:
+) -> _Located | None:
     """One sample verifiably registered onto the original (the middle ones first).
 
     Smooth camera moves make other frames of the same shot register onto a leak frame too (a
@@ -320,7 +362,8 @@ def _locate(
     the mark up. Which one does is asked of the residual without looking at any recipient's
     code: the alignment whose residual carries more energy in the segment layouts the frame was
     marked with than in a layout never used. Choosing by ``y`` alone keeps every innocent
-    code's score exactly N(0, 1) given ``y``.
+    code's score exactly N(0, 1) given ``y``. A candidate aligned beyond doubt (``clear``) whose
+    residual shows the mark ends the search: the other candidates are frames further away.
     """
     order = sorted(range(len(samples)), key=lambda i: abs(i - (len(samples) - 1) / 2))
     for attempt, sample in enumerate(order[:3]):
@@ -328,23 +371,37 @@ def _locate(
         features = LazyFeatures(luma)
         candidates = _candidate_frames(reference, luma, features)
         lumas = original_lumas(reference, [c for c, _ in candidates])
-        verified: list[tuple[float, float, Registration]] = []
+        verified: list[tuple[float, float, _Located]] = []
         for index, _ in candidates:
             if index not in lumas:
                 continue
             result = register(lumas[index], luma, leak_features=features, templates=attempt == 0)
             if not result.verified:
                 continue
-            y, unused, _ = _project_frame(reference, keying, lumas[index], luma, result, index)
+            y, unused, used, _ = _project_frame(
+                reference, keying, lumas[index], luma, result, index
+            )
             ratio = float(y @ y / max(unused @ unused, 1e-12)) if y is not None else 0.0
             full = 1.0 if result.method == "full-frame" else 0.0
-            verified.append((ratio, full + result.ncc, result))
+            found = _Located(sample, index, result, y, used)
+            if ratio >= MIN_ENERGY_RATIO and _clear(result):
+                return found
+            verified.append((ratio, full + result.ncc, found))
         if verified:
             by_energy = max(verified, key=lambda item: item[0])
             if by_energy[0] >= MIN_ENERGY_RATIO:
-                return sample, by_energy[2]
-            return sample, max(verified, key=lambda item: item[1])[2]
+                return by_energy[2]
+            return max(verified, key=lambda item: item[1])[2]
     return None
+
+
+# An alignment whose edges agree this well with the original's leaves no doubt about which
+# frame the leak shows (wrong frames of a shot that register reach 0.5-0.8).
+CLEAR_EDGE_NCC = 0.9
+
+
+def _clear(result: Registration) -> bool:
+    return result.edge_ncc >= CLEAR_EDGE_NCC and result.ncc >= 0.95
 
 
 def detect(
@@ -470,7 +527,7 @@ def measure(
             "no leak frame could be registered onto the original",
             [FrameEvidence(t, None) for t, _ in samples],
         )
-    _, first = located
+    first = located.registration
     leak_times = [t for t, _ in samples]
     scores = [
         thumbnail_scores(reference.fingerprint, luma, first.homography) for _, luma in samples
@@ -483,11 +540,13 @@ def measure(
     per_frame: list[np.ndarray] = []
     homographies: list[np.ndarray] = []
     # Re-encodes, crops and stories keep one geometry for the whole clip: once two frames in a
-    # row register to the same homography, the rest reuse it. (An alignment only decides how
-    # much of the mark is seen; the innocent null holds for any projection.)
+    # row register to the same homography, the rest reuse it (and the positions it samples).
+    # The next frame is first tried from the last alignment before any search. (An alignment
+    # only decides how much of the mark is seen; the innocent null holds for any projection.)
     checked: list[Registration] = []
     static: Registration | None = None
-    for (tau, luma), index in zip(samples, indices, strict=True):
+    held_sampler = None
+    for number, ((tau, luma), index) in enumerate(zip(samples, indices, strict=True)):
         item = FrameEvidence(tau, index)
         evidence.append(item)
         if index is None:
@@ -496,27 +555,58 @@ def measure(
         if original is None:
             continue
         item.original_time = float(reference.fingerprint.times[index])
+        if number == located.sample and index == located.index and static is None:
+            result = first  # registered and projected already
+            item.registration, item.ncc = result.method, float(result.ncc)
+            item.pixels_used = located.pixels_used
+            per_frame.append(located.y)
+            homographies.append(np.asarray(result.homography, dtype=np.float64))
+            if checked and _same_geometry(checked[-1], result, luma.shape):
+                static = result
+            checked.append(result)
+            continue
         if static is not None:
             result = static
             item.registration, item.ncc = f"{result.method} (held)", float(result.ncc)
         else:
-            result = register(original, luma, templates=False)
-            if not result.verified:
-                result = register(original, luma)
+            result = _register_frame(original, luma, checked[-1] if checked else first)
             item.registration, item.ncc = result.method, float(result.ncc)
             if not result.verified:
                 continue
             if checked and _same_geometry(checked[-1], result, luma.shape):
                 static = result
             checked.append(result)
-        y, _, item.pixels_used = _project_frame(
-            reference, keying, original, luma, result, index, unused=False
+        y, _, item.pixels_used, sampler = _project_frame(
+            reference,
+            keying,
+            original,
+            luma,
+            result,
+            index,
+            unused=False,
+            sampler=held_sampler if result is static else None,
         )
+        if result is static:
+            held_sampler = sampler
         if y is not None:
             per_frame.append(y)
             homographies.append(np.asarray(result.homography, dtype=np.float64))
     reason = None if per_frame else "no sampled frame could be aligned and verified"
     return Measurement(True, reason, evidence, per_frame, time_map, homographies)
+
+
+def _register_frame(
+    original: np.ndarray, luma: np.ndarray, previous: Registration | None
+) -> Registration:
+    """A sampled frame registered onto its original frame: from the previous frame's alignment
+    when that still holds (the leak's geometry rarely changes), else by a full search."""
+    if previous is not None and not previous.mirrored:
+        method = previous.method.removesuffix(" (tracked)")
+        result = register_from(original, luma, previous.homography, f"{method} (tracked)")
+        if result.verified:
+            return result
+    result = register(original, luma, templates=False)
+    return result if result.verified else register(original, luma)
 
 
 def detect_file(
