@@ -28,136 +28,18 @@ from leaktrace.engine.match.registration import (
 )
 from leaktrace.engine.match.residual import prepare
 from leaktrace.engine.watermark.detect import DEFAULT_BOUND, DEFAULT_DECOYS, Attribution, attribute
-from leaktrace.engine.watermark.pattern import CellSampler, Layout, project_cells
+from leaktrace.engine.watermark.pattern import CellSampler, project_cells
 from leaktrace.errors import InputError
 from leaktrace.media.video.align import TimeMap, align_frames, thumbnail_scores
-from leaktrace.media.video.analysis import VideoAnalysis, frame_mask
-from leaktrace.media.video.fingerprint import VideoFingerprint, frame_signature
+from leaktrace.media.video.analysis import frame_mask
+from leaktrace.media.video.fingerprint import frame_signature
 from leaktrace.media.video.io import read_luma
-from leaktrace.media.video.schedule import Schedule, VideoKeying
+from leaktrace.media.video.reference import VideoReference, original_lumas
+from leaktrace.media.video.schedule import VideoKeying
 
 MAX_SAMPLES = 12
 CANDIDATES = 3
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".avif", ".tif", ".tiff", ".bmp")
-
-
-@dataclass
-class VideoReference:
-    """What detection needs about a registered video: its original file and asset data."""
-
-    path: str
-    sha256: str
-    layout: Layout
-    schedule: Schedule
-    gains: np.ndarray
-    fingerprint: VideoFingerprint
-    frame_cache: dict = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_analysis(cls, analysis: VideoAnalysis) -> VideoReference:
-        return cls(
-            analysis.info.path,
-            analysis.sha256,
-            analysis.layout,
-            analysis.schedule,
-            analysis.gains,
-            analysis.fingerprint,
-        )
-
-    @classmethod
-    def from_params(
-        cls, params: dict, blobs: dict[str, bytes], path: str, sha256: str
-    ) -> VideoReference:
-        """From an asset's ``params`` (:meth:`VideoAnalysis.params`) and its fingerprint blobs."""
-        return cls(
-            path,
-            sha256,
-            Layout.from_params(params["pattern"]),
-            Schedule.from_params(params["schedule"]),
-            np.asarray(params["gains"], dtype=np.float32),
-            VideoFingerprint.from_blobs(params["fingerprint"], blobs),
-        )
-
-    def keying(self, key: bytes) -> VideoKeying:
-        return VideoKeying(key, self.sha256, self.layout)
-
-
-# Wanted frames further apart than this are reached by seeking rather than decoding through.
-SEEK_GAP_S = 2.0
-_CACHED_FRAMES = 48
-
-
-def original_lumas(reference: VideoReference, indices: list[int]) -> dict[int, np.ndarray]:
-    """Display-frame luma of the original's frames ``indices``.
-
-    Frames are found by their presentation time (the fingerprint's), seeking to the key frame
-    before each group of wanted frames, so a leak from the end of a long video does not decode
-    the whole original. Recently decoded frames are kept on the reference.
-    """
-    import av
-
-    from leaktrace.engine.watermark.mask import luminance
-    from leaktrace.media.video.io import display_from_stored
-
-    cache = reference.frame_cache
-    found = {i: cache[i] for i in indices if i in cache}
-    wanted = sorted(set(indices) - found.keys())
-    if not wanted:
-        return found
-    times = reference.fingerprint.times
-    half = 0.5 * (float(np.median(np.diff(times))) if times.size > 1 else 1 / 30)
-    groups: list[list[int]] = [[wanted[0]]]
-    for index in wanted[1:]:
-        if times[index] - times[groups[-1][-1]] > SEEK_GAP_S:
-            groups.append([index])
-        else:
-            groups[-1].append(index)
-    with av.open(reference.path) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        first = next(container.decode(stream))
-        origin = float(first.time or 0.0)
-        codec = stream.codec_context
-        for group in groups:
-            target = origin + float(times[group[0]])
-            container.seek(
-                max(0, int((target - SEEK_GAP_S / 4) / stream.time_base)),
-                stream=stream,
-                backward=True,
-            )
-            pending, offset = set(group), -np.inf
-            for packet in container.demux(stream):
-                # A frame no other frame refers to need not be decoded unless it is wanted.
-                if packet.pts is not None:
-                    wanted_here = _frame_index(
-                        times, half, float(packet.pts * stream.time_base) - origin
-                    )
-                    codec.skip_frame = "DEFAULT" if wanted_here in pending else "NONREF"
-                for frame in packet.decode():
-                    offset = float(frame.time or 0.0) - origin
-                    index = _frame_index(times, half, offset)
-                    if index in pending:
-                        rgb = display_from_stored(
-                            frame.to_ndarray(format="rgb24"), int(frame.rotation or 0) % 360
-                        )
-                        found[index] = luminance(np.ascontiguousarray(rgb))
-                        pending.discard(index)
-                    if not pending or offset > times[group[-1]] + half:
-                        break
-                if not pending or offset > times[group[-1]] + half:
-                    break
-    for index in wanted:
-        if index in found:
-            cache[index] = found[index]
-    while len(cache) > _CACHED_FRAMES:
-        cache.pop(next(iter(cache)))
-    return found
-
-
-def _frame_index(times: np.ndarray, half: float, offset: float) -> int | None:
-    """The frame shown ``offset`` seconds after the first one, None between frames."""
-    index = int(np.searchsorted(times, offset - half))
-    return index if index < len(times) and abs(times[index] - offset) <= half else None
 
 
 @dataclass
@@ -260,11 +142,10 @@ def read_clip(
     return frames
 
 
-def _candidate_frames(
-    reference: VideoReference, luma: np.ndarray, features: LazyFeatures
+def _hash_candidates(
+    reference: VideoReference, luma: np.ndarray, _features: LazyFeatures, _found: list
 ) -> list[tuple[int, str]]:
-    """Original frames the leak frame may show: nearest by hash, and best key frames by local
-    features (crops, stories, recordings change the global hash)."""
+    """Original frames the leak frame may show, nearest by perceptual hash."""
     fp = reference.fingerprint
     _, phash, dhash = frame_signature(luma)
     distance = popcount64(fp.phashes ^ np.uint64(phash)).astype(int) + popcount64(
@@ -276,16 +157,26 @@ def _candidate_frames(
             break
         if all(abs(int(index) - f) > 5 for f, _ in found):
             found.append((int(index), "perceptual hash"))
+    return found
+
+
+def _feature_candidates(
+    reference: VideoReference, _luma, features: LazyFeatures, found: list[tuple[int, str]]
+) -> list[tuple[int, str]]:
+    """The best key frames by local features (crops, stories, recordings change the global
+    hash), other than frames near those already ``found``."""
+    fp = reference.fingerprint
     ranked = []
     for key_index, feats in zip(fp.key_frames, fp.features, strict=True):
         _, inliers = match_features(feats, features.get())
         if inliers >= 8:
             ranked.append((inliers, key_index))
     ranked.sort(reverse=True)
+    more: list[tuple[int, str]] = []
     for _, index in ranked[:CANDIDATES]:
-        if all(abs(index - f) > 5 for f, _ in found):
-            found.append((index, "key-frame features"))
-    return found
+        if all(abs(index - f) > 5 for f, _ in found + more):
+            more.append((index, "key-frame features"))
+    return more
 
 
 # A keyed cell layout no frame ever carries: the projection of a residual onto it measures the
@@ -369,24 +260,30 @@ def _locate(
     for attempt, sample in enumerate(order[:3]):
         luma = samples[sample][1]
         features = LazyFeatures(luma)
-        candidates = _candidate_frames(reference, luma, features)
-        lumas = original_lumas(reference, [c for c, _ in candidates])
+        candidates: list[tuple[int, str]] = []
         verified: list[tuple[float, float, _Located]] = []
-        for index, _ in candidates:
-            if index not in lumas:
-                continue
-            result = register(lumas[index], luma, leak_features=features, templates=attempt == 0)
-            if not result.verified:
-                continue
-            y, unused, used, _ = _project_frame(
-                reference, keying, lumas[index], luma, result, index
-            )
-            ratio = float(y @ y / max(unused @ unused, 1e-12)) if y is not None else 0.0
-            full = 1.0 if result.method == "full-frame" else 0.0
-            found = _Located(sample, index, result, y, used)
-            if ratio >= MIN_ENERGY_RATIO and _clear(result):
-                return found
-            verified.append((ratio, full + result.ncc, found))
+        # The key frames are matched only when no frame found by its hash is clearly it.
+        for batch in (_hash_candidates, _feature_candidates):
+            found_now = batch(reference, luma, features, candidates)
+            candidates += found_now
+            lumas = original_lumas(reference, [c for c, _ in found_now])
+            for index, _ in found_now:
+                if index not in lumas:
+                    continue
+                result = register(
+                    lumas[index], luma, leak_features=features, templates=attempt == 0
+                )
+                if not result.verified:
+                    continue
+                y, unused, used, _ = _project_frame(
+                    reference, keying, lumas[index], luma, result, index
+                )
+                ratio = float(y @ y / max(unused @ unused, 1e-12)) if y is not None else 0.0
+                full = 1.0 if result.method == "full-frame" else 0.0
+                found = _Located(sample, index, result, y, used)
+                if ratio >= MIN_ENERGY_RATIO and _clear(result):
+                    return found
+                verified.append((ratio, full + result.ncc, found))
         if verified:
             by_energy = max(verified, key=lambda item: item[0])
             if by_energy[0] >= MIN_ENERGY_RATIO:
