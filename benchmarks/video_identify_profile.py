@@ -105,8 +105,8 @@ class Stages:
             owner = importlib.import_module(module_name)
             *path, name = attribute.split(".")
             for part in path:
-                owner = getattr(owner, part)
-            if hasattr(owner, name):
+                owner = getattr(owner, part, None)
+            if owner is not None and hasattr(owner, name):  # older code may lack it
                 setattr(owner, name, self.wrap(getattr(owner, name), stage))
 
     def take(self) -> dict[str, float]:
