@@ -48,6 +48,8 @@ LEAKS = [
     ("story", "story", "r017"),
     ("frame_jpeg", "frame_jpeg", "r063"),
 ]
+# Slower to make, on request (--leaks): a screen recording of a player, a phone filming a monitor.
+MORE = [("screen", "screen", "r017"), ("phone", "phone", "r063")]
 
 # (module, attribute, stage), in the order of the table. Functions imported by name into
 # detect are wrapped there (its own namespace is what it calls).
@@ -146,11 +148,13 @@ def prepare(work: Path, seconds: float, height: int) -> Path:
     return clip
 
 
-def make_leaks(work: Path) -> list[tuple[str, Path, str]]:
+def make_leaks(work: Path, names: list[str] | None = None) -> list[tuple[str, Path, str]]:
     from leaktrace.simulate import video as sim
 
     made = []
-    for seed, (name, simulation, rid) in enumerate(LEAKS):
+    for seed, (name, simulation, rid) in enumerate(LEAKS + MORE):
+        if name not in (names or [n for n, _, _ in LEAKS]):
+            continue
         leak = work / f"leak-{name}{'.jpg' if simulation == 'frame_jpeg' else '.mp4'}"
         if not leak.exists():
             sim.simulate(simulation, work / f"{rid}.mp4", leak, seed=300 + seed)
@@ -173,7 +177,7 @@ def run(args) -> list[dict]:
     work = args.work or Path(tempfile.mkdtemp(prefix="leaktrace-video-profile-"))
     work.mkdir(parents=True, exist_ok=True)
     clip = prepare(work, args.seconds, args.height)
-    leaks = make_leaks(work)
+    leaks = make_leaks(work, args.leaks.split(",") if args.leaks else None)
     one_core()
     stages = Stages()
     stages.install()
@@ -236,6 +240,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--leaks", help="comma-separated, of " + ",".join(n for n, _, _ in LEAKS + MORE)
+    )
     args = parser.parse_args()
     rows = run(args)
     command = " ".join(["python benchmarks/video_identify_profile.py", *sys.argv[1:]])
