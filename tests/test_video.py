@@ -347,3 +347,42 @@ def test_atomic_output_leaves_nothing_behind_on_failure(tmp_path):
         assert temp.endswith(".mp4")  # muxers choose the container by the extension
         Path(temp).write_bytes(b"whole")
     assert target.read_bytes() == b"whole" and list(tmp_path.iterdir()) == [target]
+
+
+def test_cells_collected_once_score_every_segment_layout_as_project_does():
+    from leaktrace.engine.watermark.pattern import CellSampler, project, project_cells
+
+    layout = layout_for(180, 320)
+    keying = VideoKeying(KEY, "ab" * 32, layout)
+    rng = np.random.default_rng(3)
+    rows, cols = rng.uniform(-2, 182, 5000), rng.uniform(-2, 322, 5000)
+    values = rng.normal(size=5000)
+    cells = CellSampler(layout, rows, cols).cell_sums(values)
+    for segment in (0, 1, -1):
+        layout_keying = keying.segment(segment)
+        assert np.array_equal(
+            project_cells(layout_keying, cells), project(layout_keying, rows, cols, values)
+        )
+
+
+def test_a_clear_frame_is_registered_once_and_clip_frames_follow_its_alignment(marked, monkeypatch):
+    from leaktrace.media.video import detect
+
+    calls = []
+    real = detect.register
+    monkeypatch.setattr(detect, "register", lambda *a, **k: calls.append(1) or real(*a, **k))
+    picture = marked["folder"] / "clear-frame.jpg"
+    simulate("frame_jpeg", marked["copy"], picture, seed=4)
+    found = detect_file(marked["reference"], picture, KEY, RECIPIENTS)
+    assert found.verdict == "attributed" and found.best == "outlet-07"
+    # Its hash finds the frame, which aligns beyond doubt: no key frame is tried, and the
+    # time alignment's frame is registered from that alignment (or is the same frame).
+    assert len(calls) == 1
+    assert found.frames[0].registration in ("full-frame", "full-frame (tracked)")
+    clip = marked["folder"] / "tracked.mp4"
+    simulate("crf28", marked["copy"], clip, seed=4)
+    found = detect_file(marked["reference"], clip, KEY, RECIPIENTS)
+    assert found.verdict == "attributed" and found.best == "outlet-07"
+    methods = [f.registration for f in found.frames if f.pixels_used]
+    assert len(methods) == len(found.frames)
+    assert all(m.endswith(("(tracked)", "(held)")) for m in methods[1:]), methods

@@ -422,14 +422,31 @@ def register(
     return result
 
 
+def register_from(
+    original: np.ndarray,
+    leak: np.ndarray,
+    homography: np.ndarray,
+    method: str,
+    *,
+    min_ncc: float = MIN_NCC,
+) -> Registration:
+    """Refine and verify one given hypothesis named ``method`` (a neighbouring video frame's
+    alignment), without :func:`register`'s feature and template searches; unverified when it
+    does not hold."""
+    best, tried, _ = _search(original, leak, None, None, guess=(method, homography))
+    result = _finish(best, tried, min_ncc)
+    return _with_local_warp(original, leak, result) if result.verified else result
+
+
 def _search(
     original: np.ndarray,
     leak: np.ndarray,
-    original_features: Callable[[], Features],
-    leak_features: Callable[[], Features],
+    original_features: Callable[[], Features] | None,
+    leak_features: Callable[[], Features] | None,
     *,
     templates: bool = True,
     min_inliers: int | None = 0,
+    guess: tuple[str, np.ndarray] | None = None,
 ) -> tuple[tuple[Check, np.ndarray, str, int] | None, list[dict], bool]:
     """Every hypothesis for one orientation of the leak: the best (check, homography, method,
     inliers), what was tried, and whether the best is clearly right (no need to look further)."""
@@ -476,6 +493,9 @@ def _search(
             best = (check, to_full(h_work), method, inliers)
         return check.clear
 
+    if guess is not None:
+        clear = consider(*guess)
+        return best, tried, clear
     o_h, o_w = original.shape
     l_h, l_w = leak.shape
     if abs((o_w / o_h) / (l_w / l_h) - 1) < 0.04:

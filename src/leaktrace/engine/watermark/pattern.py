@@ -240,6 +240,46 @@ def synthesize(keying: AssetKeying, code: np.ndarray) -> np.ndarray:
     return field
 
 
+class CellSampler:
+    """Where values sampled at original-frame positions (``rows``, ``cols``, float pixel
+    coordinates) fall on a layout's cells: the bilinear indices and weights of :func:`project`,
+    computed once for positions that are scored many times (the frames of a video leak held in
+    one geometry, every segment layout of a frame)."""
+
+    def __init__(self, layout: Layout, rows: np.ndarray, cols: np.ndarray) -> None:
+        self.layout = layout
+        self.size = int(np.asarray(rows).size)
+        self._layers = []
+        for layer in layout.layers:
+            r0, r1, fr = _axis_weights(layout.height, layer.rows, rows)
+            c0, c1, fc = _axis_weights(layout.width, layer.cols, cols)
+            corners = [
+                ((ri * layer.cols + ci).astype(np.int32), wr, wc)
+                for ri, wr in ((r0, 1 - fr), (r1, fr))
+                for ci, wc in ((c0, 1 - fc), (c1, fc))
+            ]
+            self._layers.append((layer, corners))
+
+    def cell_sums(self, values: np.ndarray) -> np.ndarray:
+        """``values`` collected onto every cell (layers concatenated, each times its weight):
+        the half of :func:`project` that does not depend on the key."""
+        values = np.asarray(values, dtype=np.float64)
+        per_cell = []
+        for layer, corners in self._layers:
+            size = layer.rows * layer.cols
+            acc = np.zeros(size, dtype=np.float64)
+            for index, wr, wc in corners:
+                acc += np.bincount(index, weights=values * wr * wc, minlength=size)
+            per_cell.append(acc * layer.weight)
+        return np.concatenate(per_cell)
+
+
+def project_cells(keying: AssetKeying, cells: np.ndarray) -> np.ndarray:
+    """:meth:`CellSampler.cell_sums` onto ``keying``'s code groups."""
+    signed = cells * keying.cell_sign * field_scale(keying.layout)
+    return np.bincount(keying.cell_group, weights=signed, minlength=keying.layout.code_bits)
+
+
 def project(
     keying: AssetKeying, rows: np.ndarray, cols: np.ndarray, values: np.ndarray
 ) -> np.ndarray:
@@ -249,17 +289,4 @@ def project(
     Returns ``y`` of length ``code_bits`` such that, for any code ``c``, ``c . y`` equals the
     inner product of ``values`` with that code's field at those positions.
     """
-    layout = keying.layout
-    values = np.asarray(values, dtype=np.float64)
-    per_cell = []
-    for layer in layout.layers:
-        r0, r1, fr = _axis_weights(layout.height, layer.rows, rows)
-        c0, c1, fc = _axis_weights(layout.width, layer.cols, cols)
-        size = layer.rows * layer.cols
-        acc = np.zeros(size, dtype=np.float64)
-        for ri, wr in ((r0, 1 - fr), (r1, fr)):
-            for ci, wc in ((c0, 1 - fc), (c1, fc)):
-                acc += np.bincount(ri * layer.cols + ci, weights=values * wr * wc, minlength=size)
-        per_cell.append(acc * layer.weight)
-    cells = np.concatenate(per_cell) * keying.cell_sign * field_scale(layout)
-    return np.bincount(keying.cell_group, weights=cells, minlength=layout.code_bits)
+    return project_cells(keying, CellSampler(keying.layout, rows, cols).cell_sums(values))
