@@ -160,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="trials per image and attack, each with its own seed and leaking recipient",
     )
+    parser.add_argument(
+        "--key",
+        help="registry key in hex (default: a new random key). Two runs compare trial by trial "
+        "only under one key: each key draws other patterns, so a borderline leak can flip",
+    )
     parser.add_argument("--kinds", default="photo,draft")
     parser.add_argument(
         "--set",
@@ -200,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, make_executor(args.workers) as executor:
         location = str(Path(tmp) / "registry")
-        registry = api.init_registry(location)
+        registry = api.init_registry(location, key=bytes.fromhex(args.key) if args.key else None)
         ids = [f"outlet-{i:02d}" for i in range(args.recipients)]
         for rid in ids:
             api.add_recipient(registry, rid, recipient_id=rid)
