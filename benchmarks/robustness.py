@@ -190,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from leaktrace import api
     from leaktrace.batch.executors import make_executor
+    from leaktrace.registry.keys import write_key_file
     from leaktrace.simulate import ATTACKS
 
     names = args.attacks.split(",") if args.attacks else list(ATTACKS)
@@ -205,7 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, make_executor(args.workers) as executor:
         location = str(Path(tmp) / "registry")
-        registry = api.init_registry(location, key=bytes.fromhex(args.key) if args.key else None)
+        key = bytes.fromhex(args.key) if args.key else None
+        registry = api.init_registry(location, key=key)
+        if key is not None:  # the workers reopen the registry from its folder
+            write_key_file(Path(location) / "key", key)
         ids = [f"outlet-{i:02d}" for i in range(args.recipients)]
         for rid in ids:
             api.add_recipient(registry, rid, recipient_id=rid)
