@@ -231,12 +231,15 @@ def _render(report, out_dir: Path, added) -> None:
 def simulate(
     file: Annotated[
         Path,
-        typer.Argument(help="An image or a text document, e.g. a recipient's marked copy."),
+        typer.Argument(
+            help="An image, a video or a text document, e.g. a recipient's marked copy."
+        ),
     ],
     attack: Annotated[
         str | None,
         typer.Option(
-            "--attack", help="Named leak simulation (see --list); default social1080, or retype."
+            "--attack",
+            help="Named leak simulation (see --list); default social1080, crf23 or retype.",
         ),
     ] = None,
     out_file: Annotated[
@@ -249,27 +252,38 @@ def simulate(
 ) -> None:
     """Rehearse a leak: apply a named repost, crop, screenshot or phone-photo simulation.
 
-    A text document (.txt, .md, .html, .docx) takes the text simulations instead: retyping,
-    quotes of 50 to 500 words, dropped and reordered sentences, paraphrase, a screenshot.
+    A video (MP4, MOV, M4V, MKV, WebM) takes the video simulations: H.264 re-encodes,
+    downscales, trims, 24 fps, speed-up, crop, 9:16 story, stickers, screen and phone
+    recordings (written as .mp4), one frame as a JPEG (.jpg). A text document (.txt, .md,
+    .html, .docx) takes the text simulations: retyping, quotes of 50 to 500 words, dropped and
+    reordered sentences, paraphrase, a screenshot.
 
     Example: leaktrace simulate dist/auto-weekly/photo.jpg --attack social480 --out leak.jpg
+
+    Example: leaktrace simulate dist/auto-weekly/teaser.mp4 --attack trim5 --out clip.mp4
 
     Example: leaktrace simulate dist/auto-weekly/briefing.md --attack quote200 --out quote.txt
     """
     from leaktrace.media.text.medium import TEXT_SUFFIXES
     from leaktrace.simulate import ATTACKS
     from leaktrace.simulate.text import TEXT_ATTACKS
+    from leaktrace.simulate.video import VIDEO_ATTACKS
 
     if list_attacks:
         table = Table("attack", "group", "what it does")
-        for item in [*ATTACKS.values(), *TEXT_ATTACKS.values()]:
+        for item in [*ATTACKS.values(), *VIDEO_ATTACKS.values(), *TEXT_ATTACKS.values()]:
             table.add_row(item.name, item.group, item.description)
         out.print(table)
         return
+    if _is_video(file):
+        _simulate_video(file, attack or "crf23", out_file, seed)
+        return
     if file.suffix.lower() in TEXT_SUFFIXES:
+        _refuse_video_attack(file, attack)
         _simulate_text(file, attack or "retype", out_file, seed)
         return
     attack = attack or "social1080"
+    _refuse_video_attack(file, attack)
     if attack not in ATTACKS:
         raise fail(f"unknown attack {attack!r}; see leaktrace simulate FILE --list", EXIT_USAGE)
     if out_file is None:
@@ -280,6 +294,53 @@ def simulate(
 
     data, _extension = run_attack(attack, load_display_rgb(file), seed=seed)
     write_atomic(out_file, data)
+    out.print(f"Wrote {shown(out_file, limit=None)} ({attack})")
+
+
+# What --out may be called for each kind of video leak: the writer's format follows the attack,
+# and identify refuses a file whose extension names another format.
+_VIDEO_OUT_SUFFIXES = {".mp4": (".mp4", ".m4v", ".mov", ".mkv"), ".jpg": (".jpg", ".jpeg")}
+
+
+def _is_video(file: Path) -> bool:
+    """The video medium's own test: a video container by content, or a video's extension."""
+    from leaktrace.media.video import VideoMedium
+
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(64)
+    except OSError:
+        head = b""
+    return VideoMedium().claims(file, head)
+
+
+def _refuse_video_attack(file: Path, attack: str | None) -> None:
+    from leaktrace.simulate.video import VIDEO_ATTACKS
+
+    if attack in VIDEO_ATTACKS:
+        raise fail(
+            f"{attack!r} simulates a video leak but {shown(file)} is not a video; "
+            "see leaktrace simulate FILE --list",
+            EXIT_USAGE,
+        )
+
+
+def _simulate_video(file: Path, attack: str, out_file: Path | None, seed: int) -> None:
+    from leaktrace.simulate.video import VIDEO_ATTACKS, run_video_attack
+
+    if attack not in VIDEO_ATTACKS:
+        raise fail(
+            f"{attack!r} is not a video simulation ({shown(file)} is a video); choose one of "
+            f"{', '.join(VIDEO_ATTACKS)}",
+            EXIT_USAGE,
+        )
+    if out_file is None:
+        raise fail("give --out FILE", EXIT_USAGE)
+    extension = VIDEO_ATTACKS[attack].extension
+    if out_file.suffix.lower() not in _VIDEO_OUT_SUFFIXES[extension]:
+        kind = "a JPEG picture" if extension == ".jpg" else "an H.264 video"
+        raise fail(f"{attack} writes {kind}: name --out FILE with {extension}", EXIT_USAGE)
+    run_video_attack(attack, file, out_file, seed=seed)
     out.print(f"Wrote {shown(out_file, limit=None)} ({attack})")
 
 

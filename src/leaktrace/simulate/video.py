@@ -5,7 +5,8 @@ Each simulation reads a video file and writes the leak (a video file, or a JPEG 
 9:16 stories with blurred bars and a caption, stickers and a platform logo, a screen recording of
 a player window, and a phone filming a monitor (the image simulator's physics per frame, plus the
 camera's shake, rolling-shutter banding and auto exposure). They back benchmarks and tests and,
-later, ``leaktrace simulate``. Every one is deterministic for its ``seed``.
+``leaktrace simulate`` (:data:`VIDEO_ATTACKS`, :func:`run_video_attack`). Every one is
+deterministic for its ``seed``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -289,12 +291,95 @@ def frame_jpeg(source, leak, *, seed: int = 0, quality: int = 85) -> None:
         handle.write(jpeg(chosen, quality))
 
 
+@dataclass(frozen=True)
+class VideoAttack:
+    """One named video leak: ``run(source, leak, seed=...)`` writes the leak's file, whose
+    format ``extension`` names (``".mp4"`` for H.264 in MP4, ``".jpg"`` for one frame)."""
+
+    name: str
+    description: str
+    extension: str
+    run: Callable[..., None]
+
+    @property
+    def group(self) -> str:
+        return "video"
+
+
+_DESCRIPTIONS = {
+    "crf23": "H.264 re-encode, x264 veryfast CRF 23 (a platform's usual quality)",
+    "crf28": "H.264 re-encode at CRF 28",
+    "crf35": "H.264 re-encode at CRF 35 (heavy compression)",
+    "720p": "downscaled to 720 lines (smaller videos are upscaled), CRF 23",
+    "480p": "downscaled to 480 lines, CRF 23",
+    "trim10": "a 10 s excerpt from a random start, CRF 23",
+    "trim5": "a 5 s excerpt from a random start, CRF 23",
+    "trim2": "a 2 s excerpt from a random start, CRF 23",
+    "fps24": "frame rate changed to 24 fps (nearest frames kept), CRF 23",
+    "crop50": "a centred crop keeping 50 % of the area, CRF 23",
+    "story": "a 720x1280 (9:16) story: the clip over blurred bars of itself, a caption, CRF 26",
+    "stickers": "2-3 stickers and a platform logo on every frame, CRF 23",
+    "speed125": "played 1.25x faster, CRF 23",
+    "stutter": "a stuttering capture: 5 % of the frames dropped, 5 % shown twice, CRF 23",
+    "screen": "a desktop screen recording of a player window at 80 % zoom, CRF 23",
+    "phone": "a phone filming a monitor that plays it: perspective, moire, shake, rolling "
+    "exposure, auto exposure; 1920x1080 at 15 fps, CRF 23",
+}
+
+
+def _build() -> dict[str, VideoAttack]:
+    attacks = {
+        name: VideoAttack(name, _DESCRIPTIONS[name], ".mp4", run)
+        for name, run in SIMULATIONS.items()
+    }
+    attacks["frame_jpeg"] = VideoAttack(
+        "frame_jpeg", "one frame at a random time saved as a JPEG (quality 85)", ".jpg", frame_jpeg
+    )
+    return attacks
+
+
+#: The video leak simulations by name, in the order ``leaktrace simulate --list`` shows them.
+VIDEO_ATTACKS: dict[str, VideoAttack] = _build()
+
+
+def run_video_attack(
+    name: str, source: str | os.PathLike[str], leak: str | os.PathLike[str], *, seed: int = 0
+) -> None:
+    """Apply the named attack of :data:`VIDEO_ATTACKS` to the video ``source`` and write the leak
+    to ``leak`` atomically (a temporary file beside it, renamed when complete).
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a video attack.
+    leaktrace.errors.InputError
+        ``source`` is not a video that can be read (the video medium's own checks).
+    leaktrace.errors.OutputError
+        The leak cannot be written there.
+    """
+    from leaktrace.errors import OutputError
+    from leaktrace.fsutil import atomic_output
+    from leaktrace.media.video.probe import probe
+
+    if name not in VIDEO_ATTACKS:
+        raise ValueError(f"unknown video attack {name!r}; choose one of {sorted(VIDEO_ATTACKS)}")
+    probe(source)
+    try:
+        with atomic_output(leak) as temp:
+            VIDEO_ATTACKS[name].run(source, temp, seed=seed)
+    except OSError as exc:
+        raise OutputError(f"cannot write {os.fspath(leak)}: {exc.strerror or exc}") from exc
+
+
 __all__ = [
     "SIMULATIONS",
+    "VIDEO_ATTACKS",
     "PhoneRecording",
+    "VideoAttack",
     "downscale",
     "frame_jpeg",
     "reencode",
+    "run_video_attack",
     "simulate",
     "transcode",
     "trim",
