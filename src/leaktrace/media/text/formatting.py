@@ -186,11 +186,35 @@ def _series(text: str) -> list[Candidate]:
     return out
 
 
+# Openings that are discourse markers, not adverbials: style guides keep their comma, and
+# "For example it may not" reads as a slip.
+_DISCOURSE_MARKERS = frozenset(
+    [
+        "For example",
+        "For instance",
+        "For starters",
+        "In effect",
+        "In fact",
+        "In other words",
+        "In addition",
+        "In particular",
+        "In short",
+        "In contrast",
+        "On the other hand",
+        "By contrast",
+        "At least",
+        "For now",
+    ]
+)
+
+
 def _introductory_commas(text: str) -> list[Candidate]:
     out = []
     for m in _INTRO.finditer(text):
         start, end = m.span(1)
         phrase = text[m.start() : start]
+        if phrase in _DISCOURSE_MARKERS:
+            continue
         if any(
             word in phrase.split()
             for word in ("that", "which", "and", "or", "if", "when", "is", "are", "was", "were")
