@@ -41,6 +41,7 @@ from .rules import Candidate
 __all__ = ["format_candidates"]
 
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
+_LINK_BEFORE = re.compile(r"(?:https?://|www\.|\S@)\S*\Z")
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _CURRENCY_BEFORE = re.compile(r"(?:[$€£¥]|US\$|(?:USD|EUR|GBP|RMB|CNY|JPY)\s?)\Z")
 _AMOUNT_AFTER = re.compile(
@@ -339,6 +340,8 @@ def _chinese(text: str) -> list[Candidate]:
         group = 1 if m.group(1) is not None else 2
         start, end = m.span(group)
         spaced = bool(m.group(group))
+        if spaced and _LINK_BEFORE.search(text, 0, start):
+            continue  # "https://x.org/fhs的" would carry 的 into the link a viewer makes
         out.append(
             Candidate(
                 "zh.cjk-space", "typographic", start, end, (" ", ""), 0 if spaced else 1, True, 1

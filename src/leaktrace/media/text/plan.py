@@ -233,7 +233,26 @@ def _without_repetition(text: str):
 # Function words and single Chinese characters stand everywhere: repeating them is not the
 # "selected … selected" a reader notices, and the substring test would find 将 in every 将来.
 _FUNCTION_WORDS = frozenset(
-    "to can that before whether and or as so while over under from which the a an but".split()
+    [
+        "to",
+        "can",
+        "that",
+        "before",
+        "whether",
+        "and",
+        "or",
+        "as",
+        "so",
+        "while",
+        "over",
+        "under",
+        "from",
+        "which",
+        "the",
+        "a",
+        "an",
+        "but",
+    ]
 )
 
 
