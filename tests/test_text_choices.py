@@ -159,3 +159,37 @@ def test_manifest_round_trip_and_params():
     other = make_plan(load_document(b"Costs approximately $1,200.", "x.txt"))
     with pytest.raises(ValueError, match="another document"):
         load_plan(other.document, manifest)
+
+
+def test_a_document_marked_under_an_older_phrase_table_is_read_with_that_table(monkeypatch):
+    from leaktrace.media.text import ReferenceIndex, RegisteredText, codes_for, identify_text, rules
+    from leaktrace.media.text import plan as plan_module
+
+    version, groups = rules.phrase_table()
+    # The table as it was before phrases/2026.12.3 added its groups (en.thus-initial onwards).
+    cut = next(i for i, g in enumerate(groups) if g.id == "en.thus-initial")
+    older = ("phrases/2026.12.2", tuple(g for g in groups[:cut]))
+    monkeypatch.setattr(rules, "phrase_table", lambda: older)
+    monkeypatch.setattr(plan_module, "phrase_table", lambda: older)
+    name = "handbook-case-study.zh.md"
+    old = _plan(name)
+    manifest = plan_manifest(old)
+    ids = [f"r{i}" for i in range(20)]
+    old_copies = codes_for(KEY, RegisteredText("doc", old), ids)
+    leaked = flatten(old, old_copies["r7"]).text
+    monkeypatch.undo()
+
+    now = _plan(name)
+    assert now.rules_version == version != "phrases/2026.12.2"
+    assert len(now.points) > len(old.points)  # today's table would find more points
+    again = load_plan(now.document, manifest)
+    assert again.rules_version == "phrases/2026.12.2"
+    assert again.points == old.points and again.digest == old.digest
+    code = encode_code(old.digest, old.ks, old_copies["r7"])
+    assert decode_code(code, again.digest, again.ks) == old_copies["r7"]
+    assert flatten(again, old_copies["r7"]).text == leaked
+    registered = RegisteredText("doc", again)
+    result = identify_text(
+        leaked, ReferenceIndex([registered]), {"doc": codes_for(KEY, registered, ids)}
+    )
+    assert result.best == ("doc", "r7") and tuple(result.significant) == (("doc", "r7"),)

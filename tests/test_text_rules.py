@@ -14,6 +14,7 @@ from leaktrace.media.text.rules import phrase_table
 
 KEY = b"0123456789abcdef0123456789abcdef"
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "text.md"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "text"
 
 
 def _points(text: str, name: str = "a.txt"):
@@ -45,6 +46,38 @@ def _all_variants(text: str, name: str = "a.txt", recipients: int = 12) -> list[
         ("In 2026 we launched it.", "en.launched", True),
         ("It was launched in May.", "en.launched", False),
         ("三位工程师参加了会议。", "zh.wei-ming", True),
+        # phrases/2026.12.3
+        ("They are, thus, incorrect.", "en.thus", True),
+        ("Thus, the release is stable.", "en.thus-initial", True),
+        ("You need to restart it.", "en.need-to", True),
+        ("You will find the tools you need to meet your needs.", "en.need-to", False),
+        ("We determine if a work is free.", "en.whether-if", True),
+        ("Restart it if necessary.", "en.whether-if", False),
+        ("It has many merits.", "en.many", True),
+        ("How many users are there?", "en.many", False),
+        ("Many of them left.", "en.many", False),
+        ("It lasted several years.", "en.a-number-of", True),
+        ("Several are missing.", "en.a-number-of", False),
+        ("The purpose of this book is simple.", "en.purpose", True),
+        ("It is used for the purpose of testing.", "en.purpose", False),
+        ("Time to pick a distribution.", "en.pick", True),
+        ("Time to pick up the parts.", "en.pick", False),
+        ("It is as long as 10 m.", "en.as-long-as", False),
+        ("It works as long as it has power.", "en.as-long-as", True),
+        ("经济和实用性的原因。", "zh.he-yu", True),
+        ("中华人民共和国的和平。", "zh.he-yu", False),
+        ("支持为数众多的架构。", "zh.zhuduo", False),
+        ("诸多因素导致了这一选择。", "zh.zhuduo", True),
+        ("每隔18至24个月发布。", "zh.zhi-dao", True),
+        ("从北京至上海。", "zh.zhi-dao", False),
+        ("它仅支持 Windows。", "zh.jin", True),
+        ("它不仅支持 Windows。", "zh.jin", False),
+        ("只是，它很贵。", "zh.zhishi", False),
+        ("它只是一个内核。", "zh.zhishi", True),
+        ("功能和性能都很好，可能更好。", "zh.nenggou", False),
+        ("除了内核以外，还有工具。", "zh.yiwai", True),
+        ("调查显示，用户满意。", "zh.xianshi", True),
+        ("显示器很亮。", "zh.xianshi", False),
     ],
 )
 def test_guards(text, rule, expected):
@@ -164,6 +197,11 @@ def test_the_phrase_table_is_well_formed_and_documented():
     ids = [g.id for g in groups]
     assert len(ids) == len(set(ids))
     documented = DOCS.read_text("utf-8")
+    # Regenerate with `python benchmarks/phrase_table_docs.py --write docs/text.md`.
+    assert (
+        f"Table version `{version}`: {sum(not g.id.endswith('/hant') for g in groups)} groups"
+        in documented
+    )
     for group in groups:
         if group.id.endswith("/hant"):
             continue
@@ -183,3 +221,48 @@ def test_the_phrase_table_is_well_formed_and_documented():
         "zh.cjk-space",
     ]:
         assert f"`{rule}`" in documented
+
+
+def test_discourse_markers_keep_their_comma():
+    _, points = _points("For example, it may not. In 2026, we grew. In fact, it works.")
+    commas = [texts for rule, texts in points if rule == "comma.introductory"]
+    assert commas == [[", "]]  # only after "In 2026"
+
+
+def test_function_words_and_single_characters_repeat_freely():
+    # "to" and 将 stand nearby, yet stay alternatives ("selected … selected" is about content words).
+    _, points = _points("We left in order to start, go to the shop and talk to us.")
+    assert ("en.in-order-to", ["in order to"]) in points
+    plan, _ = _points("公司将会推出新车，将来还将扩大。")
+    point = next(p for p in plan.points if p.rule == "zh.jianghui")
+    assert point.locations[0].texts == ("将会", "将")
+
+
+REAL = [
+    "debian-faq-basics.zh.md",
+    "debian-social-contract.en.md",
+    "handbook-case-study.en.md",
+    "handbook-case-study.zh.md",
+    "handbook-case-study.zh-tw.md",
+    "handbook-foreword.en.md",
+    "handbook-foreword.zh.md",
+]
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_real_documents_keep_every_fact_in_every_copy(name):
+    text = (FIXTURES / name).read_text("utf-8")
+    plan = make_plan(load_document(text.encode(), name))
+    original = flatten(plan).text
+    names = set(re.findall(r"(?<=[a-z,;] )[A-Z][A-Za-z-]+", original))
+    quoted = re.findall(r"“[^“”]*”|「[^」]*」|《[^》]*》", original)
+    for i in range(8):
+        copy = flatten(plan, keyed_choices(KEY, "d", f"r{i}", plan.points)).text
+        assert re.findall(r"\d+", copy.replace(",", "")) == re.findall(
+            r"\d+", original.replace(",", "")
+        )
+        assert names <= set(re.findall(r"[A-Z][A-Za-z-]+", copy))
+        folded = copy.replace('"', "“")
+        for q in quoted:
+            assert q[1:-1] in folded, q
+        assert re.findall(r"https?://\S+", copy) == re.findall(r"https?://\S+", original)

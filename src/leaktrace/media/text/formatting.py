@@ -41,6 +41,7 @@ from .rules import Candidate
 __all__ = ["format_candidates"]
 
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
+_LINK_BEFORE = re.compile(r"(?:https?://|www\.|\S@)\S*\Z")
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _CURRENCY_BEFORE = re.compile(r"(?:[$€£¥]|US\$|(?:USD|EUR|GBP|RMB|CNY|JPY)\s?)\Z")
 _AMOUNT_AFTER = re.compile(
@@ -186,11 +187,35 @@ def _series(text: str) -> list[Candidate]:
     return out
 
 
+# Openings that are discourse markers, not adverbials: style guides keep their comma, and
+# "For example it may not" reads as a slip.
+_DISCOURSE_MARKERS = frozenset(
+    [
+        "For example",
+        "For instance",
+        "For starters",
+        "In effect",
+        "In fact",
+        "In other words",
+        "In addition",
+        "In particular",
+        "In short",
+        "In contrast",
+        "On the other hand",
+        "By contrast",
+        "At least",
+        "For now",
+    ]
+)
+
+
 def _introductory_commas(text: str) -> list[Candidate]:
     out = []
     for m in _INTRO.finditer(text):
         start, end = m.span(1)
         phrase = text[m.start() : start]
+        if phrase in _DISCOURSE_MARKERS:
+            continue
         if any(
             word in phrase.split()
             for word in ("that", "which", "and", "or", "if", "when", "is", "are", "was", "were")
@@ -315,6 +340,8 @@ def _chinese(text: str) -> list[Candidate]:
         group = 1 if m.group(1) is not None else 2
         start, end = m.span(group)
         spaced = bool(m.group(group))
+        if spaced and _LINK_BEFORE.search(text, 0, start):
+            continue  # "https://x.org/fhs的" would carry 的 into the link a viewer makes
         out.append(
             Candidate(
                 "zh.cjk-space", "typographic", start, end, (" ", ""), 0 if spaced else 1, True, 1

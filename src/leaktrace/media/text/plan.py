@@ -220,7 +220,7 @@ def _without_repetition(text: str):
         texts = [
             (i, t)
             for i, t in enumerate(candidate.texts)
-            if i == candidate.original or t.strip(" ,").lower() not in window
+            if i == candidate.original or _common(t) or t.strip(" ,").lower() not in window
         ]
         if len(texts) < 2:
             return None
@@ -228,6 +228,37 @@ def _without_repetition(text: str):
         return replace(candidate, texts=tuple(t for _, t in texts), original=original)
 
     return keep
+
+
+# Function words and single Chinese characters stand everywhere: repeating them is not the
+# "selected … selected" a reader notices, and the substring test would find 将 in every 将来.
+_FUNCTION_WORDS = frozenset(
+    [
+        "to",
+        "can",
+        "that",
+        "before",
+        "whether",
+        "and",
+        "or",
+        "as",
+        "so",
+        "while",
+        "over",
+        "under",
+        "from",
+        "which",
+        "the",
+        "a",
+        "an",
+        "but",
+    ]
+)
+
+
+def _common(text: str) -> bool:
+    word = text.strip(" ,，").lower()
+    return word in _FUNCTION_WORDS or (len(word) == 1 and not word.isascii())
 
 
 def _point_order(point: ChoicePoint):

@@ -156,11 +156,10 @@ def _capitalise(text: str) -> str:
 @functools.cache
 def _word_pattern(word: str, lang: str) -> re.Pattern:
     if lang == "en":
-        return re.compile(
-            r"(?<![\w'’-])" + re.escape(word) + r"(?![\w'’-])"
-            if word[-1].isalnum()
-            else r"(?<![\w'’-])" + re.escape(word)
-        )
+        # Only an entry's word characters need word boundaries: ", thus," follows a word.
+        before = r"(?<![\w'’-])" if word[0].isalnum() else ""
+        after = r"(?![\w'’-])" if word[-1].isalnum() else ""
+        return re.compile(before + re.escape(word) + after)
     return re.compile(re.escape(word))
 
 
