@@ -254,8 +254,10 @@ def probe(path: str | os.PathLike[str], *, check_extension: bool = True) -> Vide
         variable = ordered[-1] - ordered[0] > max(2, 0.1 * median)
         first = _first_frame(path)
         matrix = None
-        for data in first.side_data:
-            if "DISPLAYMATRIX" in str(data.type):
+        side_data = first.side_data
+        # PyAV 18.1.1 made the container a mapping (iterating gives the types, not the data)
+        for data in side_data.values() if hasattr(side_data, "values") else side_data:
+            if "DISPLAYMATRIX" in str(getattr(data, "type", "")):
                 matrix = tuple(
                     int.from_bytes(bytes(data)[i : i + 4], "little", signed=True)
                     for i in range(0, 36, 4)
