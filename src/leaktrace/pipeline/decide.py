@@ -178,7 +178,7 @@ def decide(blocks: list[Block], decoys: int, bound: float, family: int) -> Decis
             "p_family": max(float(scores.p_family[0]), SMALLEST_REPORTED_P),
             # the null spread this statistic's z was divided by (an evidence case of one layer
             # compares scores before that division)
-            "std_used": round(float(scores.null.std), 4),
+            "std_used": round(float(getattr(scores.null, "std", 1.0)), 4),
         }
         for label, scores in results.items()
         if label != "all layers" or tests == 1

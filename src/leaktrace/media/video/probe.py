@@ -255,9 +255,10 @@ def probe(path: str | os.PathLike[str], *, check_extension: bool = True) -> Vide
         first = _first_frame(path)
         matrix = None
         side_data = first.side_data
-        # PyAV 18.1.1 made the container a mapping (iterating gives the types, not the data)
-        for data in side_data.values() if hasattr(side_data, "values") else side_data:
-            if "DISPLAYMATRIX" in str(getattr(data, "type", "")):
+        for item in side_data:
+            # PyAV 18.1.1 iterates the container's types, not its data, as a mapping does
+            data = item if hasattr(item, "type") else side_data[item]
+            if "DISPLAYMATRIX" in str(data.type):
                 matrix = tuple(
                     int.from_bytes(bytes(data)[i : i + 4], "little", signed=True)
                     for i in range(0, 36, 4)
