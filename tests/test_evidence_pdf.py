@@ -40,6 +40,17 @@ def verify_alone(case: Path, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+def exported(world, folder: Path) -> Path:
+    """The evidence case of the page screenshot, exported with the registry's key."""
+    case = folder / "case.zip"
+    result = run(
+        "--registry", world["registry"], "evidence", "export", str(world["shot"]), "--out",
+        str(case),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return case
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("evidence-pdf")
@@ -61,12 +72,7 @@ def world(tmp_path_factory):
 
 
 def test_a_page_screenshot_case_is_confirmed_without_the_key(world, tmp_path):
-    case = tmp_path / "case.zip"
-    result = run(
-        "--registry", world["registry"], "evidence", "export", str(world["shot"]), "--out",
-        str(case),
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    case = exported(world, tmp_path)
     with zipfile.ZipFile(case) as packed:
         data = json.loads(packed.read("case.json"))
     assert data["result"]["statistic"] == "page layer"
@@ -83,12 +89,7 @@ def test_a_page_screenshot_case_is_confirmed_without_the_key(world, tmp_path):
 
 
 def test_an_edited_page_case_fails(world, tmp_path):
-    case = tmp_path / "case.zip"
-    result = run(
-        "--registry", world["registry"], "evidence", "export", str(world["shot"]), "--out",
-        str(case),
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    case = exported(world, tmp_path)
     with zipfile.ZipFile(case) as packed:
         members = {name: packed.read(name) for name in packed.namelist()}
     data = json.loads(members["case.json"])

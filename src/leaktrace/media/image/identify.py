@@ -26,6 +26,7 @@ __all__ = [
     "StillReader",
     "ViewEvidence",
     "ViewReader",
+    "keyed_blocks",
     "raster_blocks",
     "read_picture",
     "rekeyed",
@@ -71,9 +72,9 @@ def raster_blocks(
     session: Session, located: Located, leak_luma: np.ndarray, *, layer: str, part: int = 0
 ):
     """The leak's residual against a located raster, projected onto its holders' codes: one
-    block per registry key that made copies of it (the current key first); with the current
-    key's projection (for its statistics, which do not depend on the key). No blocks when
-    nobody received the raster."""
+    block per registry key that made copies of it (the current key first); with the residual
+    itself (its pixels used and scale, which do not depend on the key). No blocks when nobody
+    received the raster."""
     from leaktrace.engine.match.residual import prepare
 
     analysis = located.analysis
@@ -88,26 +89,31 @@ def raster_blocks(
         analysis.keying.layout.layers[0].cols,
         local_warp=located.registration.local_warp,
     )
-    blocks, projection = [], None
+    blocks = keyed_blocks(analysis, residual, per_key, layer=layer, part=part, origin=located)
+    return blocks, residual
+
+
+def keyed_blocks(analysis, residual, per_key, *, layer: str, part: int, origin) -> list[Block]:
+    """One block per registry key among ``per_key`` (:meth:`Session.holders_by_key`): the one
+    residual projected onto that key's pattern, scored against those holders' codes."""
+    blocks = []
     for holders in per_key:
         keying = rekeyed(analysis.keying, holders.key)
-        projected = residual.project(keying)
-        projection = projection or projected
         blocks.append(
             Block(
                 analysis.asset,
                 layer,
                 part,
-                projected.y,
+                residual.project(keying).y,
                 list(holders.ids),
                 packed_codes(keying, holders.ids, holders.codes),
                 decoys=keying.decoy_codes,
                 keyed_code=lambda rid, k=keying: np.packbits(k.recipient_code(rid) > 0).tobytes(),
-                origin=located,
+                origin=origin,
                 key_id=holders.key_id,
             )
         )
-    return blocks, projection
+    return blocks
 
 
 def rekeyed(keying: AssetKeying, key: bytes) -> AssetKeying:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from leaktrace.media.image.identify import raster_blocks, rekeyed
+from leaktrace.media.image.identify import keyed_blocks, raster_blocks
 from leaktrace.media.image.locate import Located, cached_features, find_assets, load_original
 from leaktrace.media.pdf import document as pdfdoc
 from leaktrace.media.pdf import layers
 from leaktrace.media.pdf.reading import PageReading, file_word_blocks
 from leaktrace.pipeline.decide import per_part
-from leaktrace.pipeline.evidence import Block, Findings, Group, Outcome, TokenMatch, packed_codes
+from leaktrace.pipeline.evidence import Block, Findings, Group, Outcome, TokenMatch
 from leaktrace.pipeline.session import Session
 
 __all__ = ["file_tokens", "read_pdf"]
@@ -241,24 +241,9 @@ def _image_blocks(session: Session, leaked, evidence: dict) -> list[Block]:
             {"found": asset.id, "document": asset.parent_id, "ncc": round(ncc, 4)}
         )
         origin = PageReading(Located(analysis, aligned, "embedded image"))
-        for holders in per_key:
-            keying = rekeyed(analysis.keying, holders.key)
-            found.append(
-                Block(
-                    asset,
-                    "embedded images",
-                    -1,
-                    residual.project(keying).y,
-                    list(holders.ids),
-                    packed_codes(keying, holders.ids, holders.codes),
-                    decoys=keying.decoy_codes,
-                    keyed_code=lambda rid, keying=keying: np.packbits(
-                        keying.recipient_code(rid) > 0
-                    ).tobytes(),
-                    origin=origin,
-                    key_id=holders.key_id,
-                )
-            )
+        found += keyed_blocks(
+            analysis, residual, per_key, layer="embedded images", part=-1, origin=origin
+        )
     return found
 
 
