@@ -2,6 +2,7 @@
 
     python benchmarks/video_innocence.py [--trials 2000] [--seconds 2.5] [--height 240]
     python benchmarks/video_innocence.py --measure 6     # time a few identifications first
+    python benchmarks/video_innocence.py --trials 1000 --first 1000   # a second run beside one
 
 A registry ("ours") holds three small videos (camera moves past near objects over the fixture
 photographs, ``leaktrace.media.video.scenes``), each marked for the same 100 recipients; a second
@@ -213,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--measure", type=int, default=0, help="time this many and stop")
     parser.add_argument(
+        "--first", type=int, default=0, help="number of the first trial (to split runs)"
+    )
+    parser.add_argument(
         "--until", type=float, default=0.0, help="stop starting trials after this Unix time"
     )
     parser.add_argument("--work", type=Path)
@@ -231,9 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     min_p = {c: 1.0 for c in CATEGORIES}
     attack_cpu, identify_cpu = [], []
     total = args.measure or args.trials
-    for trial in range(total):
+    for trial in range(args.first, args.first + total):
         if args.until and time.time() > args.until:
-            print(f"stopped at the time limit after {trial} trials", flush=True)
+            print(f"stopped at the time limit after {trial - args.first} trials", flush=True)
             break
         category = CYCLE[trial % len(CYCLE)]
         source, attack, expected = innocent(category, trial, work, registered, unregistered)
