@@ -19,7 +19,6 @@ only for that stage, and the rest of identify is "other".
 from __future__ import annotations
 
 import argparse
-import functools
 import io
 import json
 import statistics
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from _docs import write_block
+from _stages import Stages
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = bytes(range(140, 172))
@@ -74,45 +74,6 @@ STAGES = [
     ("leaktrace.pipeline.identify", "_settle", "decision"),
     ("leaktrace.pipeline.identify", "_record", "recording the result"),
 ]
-
-
-class Stages:
-    """Exclusive time per stage: a nested stage's time is taken out of its caller's."""
-
-    def __init__(self) -> None:
-        self.totals: dict[str, float] = defaultdict(float)
-        self._stack: list[list] = []
-
-    def wrap(self, fn, stage: str):
-        @functools.wraps(fn)
-        def timed(*args, **kwargs):
-            frame = [stage, 0.0]
-            self._stack.append(frame)
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                elapsed = time.perf_counter() - start
-                self._stack.pop()
-                self.totals[stage] += elapsed - frame[1]
-                if self._stack:
-                    self._stack[-1][1] += elapsed
-
-        return timed
-
-    def install(self) -> None:
-        import importlib
-
-        for module_name, attribute, stage in STAGES:
-            owner = importlib.import_module(module_name)
-            *path, name = attribute.split(".")
-            for part in path:
-                owner = getattr(owner, part)
-            setattr(owner, name, self.wrap(getattr(owner, name), stage))
-
-    def take(self) -> dict[str, float]:
-        totals, self.totals = dict(self.totals), defaultdict(float)
-        return totals
 
 
 def one_core() -> None:
@@ -200,7 +161,7 @@ def run(args) -> dict:
         registry, sources, ids = build(tmp, originals)
         made = leaks(tmp, sources, attacks, ids)
         print(f"setup {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        stages = Stages()
+        stages = Stages(STAGES)
         stages.install()
         api.identify(registry, made[0])  # imports and the registry's hash table, once
         stages.take()

@@ -25,16 +25,15 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import functools  # noqa: E402
-import importlib  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from collections import defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
+
+from _stages import Stages  # noqa: E402
 
 KEY = b"video-profile-key-0123456789abcd"
 RECIPIENTS = [f"r{i:03d}" for i in range(100)]
@@ -76,44 +75,6 @@ STAGES = [
     ("leaktrace.media.video.detect", "attribute", "decision"),
     ("leaktrace.media.video.detect", "Measurement.score_frames", "decision"),
 ]
-
-
-class Stages:
-    """Exclusive CPU seconds per stage: a nested stage's time is taken out of its caller's."""
-
-    def __init__(self) -> None:
-        self.totals: dict[str, float] = defaultdict(float)
-        self._stack: list[list] = []
-
-    def wrap(self, fn, stage: str):
-        @functools.wraps(fn)
-        def timed(*args, **kwargs):
-            frame = [stage, 0.0]
-            self._stack.append(frame)
-            start = time.process_time()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                elapsed = time.process_time() - start
-                self._stack.pop()
-                self.totals[stage] += elapsed - frame[1]
-                if self._stack:
-                    self._stack[-1][1] += elapsed
-
-        return timed
-
-    def install(self) -> None:
-        for module_name, attribute, stage in STAGES:
-            owner = importlib.import_module(module_name)
-            *path, name = attribute.split(".")
-            for part in path:
-                owner = getattr(owner, part, None)
-            if owner is not None and hasattr(owner, name):  # older code may lack it
-                setattr(owner, name, self.wrap(getattr(owner, name), stage))
-
-    def take(self) -> dict[str, float]:
-        totals, self.totals = dict(self.totals), defaultdict(float)
-        return totals
 
 
 def one_core() -> None:
@@ -179,7 +140,7 @@ def run(args) -> list[dict]:
     clip = prepare(work, args.seconds, args.height)
     leaks = make_leaks(work, args.leaks.split(",") if args.leaks else None)
     one_core()
-    stages = Stages()
+    stages = Stages(STAGES, clock=time.process_time)
     stages.install()
     detect_file(reference_for(work, clip), leaks[0][1], KEY, RECIPIENTS)  # imports, once
     stages.take()
