@@ -114,6 +114,16 @@ def _all_variants(text: str, name: str = "a.txt", recipients: int = 12) -> list[
         ("It is helpful, Debian helps users discover it.", "en.help", False),
         ("We want to help you with the first steps.", "en.help-verb", True),
         ("We want to help you discover it.", "en.help-verb", False),
+        ("A tool will be provided which will run it.", "en.which-that", False),
+        ("It is distributed in the hope that it will be useful.", "en.hope-that", False),
+        ("Studies have shown that it is widely used.", "en.shown-that", True),
+        ("Studies have shown that all of them use it.", "en.shown-that", False),
+        ("It can be useful to look at it.", "en.useful", True),
+        ("It makes useful progress.", "en.useful", False),
+        ("It will function properly.", "en.properly", True),
+        ("It takes long to properly review it.", "en.properly", False),
+        ("Pragmatism, however, led to it.", "en.however-mid", True),
+        ("It makes a lot of sense.", "en.lots-of", False),
     ],
 )
 def test_guards(text, rule, expected):
