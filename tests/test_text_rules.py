@@ -124,6 +124,10 @@ def _all_variants(text: str, name: str = "a.txt", recipients: int = 12) -> list[
         ("It takes long to properly review it.", "en.properly", False),
         ("Pragmatism, however, led to it.", "en.however-mid", True),
         ("It makes a lot of sense.", "en.lots-of", False),
+        ("It is treated as though it were included.", "en.although", False),
+        ("It sells substantially all assets.", "en.significantly", False),
+        ("Linking will introduce some variation.", "en.will-launch", False),
+        ("This program comes with ABSOLUTELY NO WARRANTY.", "en.comes-with", False),
     ],
 )
 def test_guards(text, rule, expected):
