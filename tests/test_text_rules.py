@@ -78,6 +78,56 @@ def _all_variants(text: str, name: str = "a.txt", recipients: int = 12) -> list[
         ("除了内核以外，还有工具。", "zh.yiwai", True),
         ("调查显示，用户满意。", "zh.xianshi", True),
         ("显示器很亮。", "zh.xianshi", False),
+        # phrases/2026.12.4
+        ("It sends things such as bug fixes upstream.", "en.such-as", True),
+        ("It is linked, such as by a shared library.", "en.such-as", False),
+        ("It runs a test for each package.", "en.each-every", True),
+        ("They help each other.", "en.each-every", False),
+        ("It runs on top of each of them.", "en.each-every", False),
+        ("It is based on Linux.", "en.on-upon", True),
+        ("The binaries are built on RHEL 8.", "en.on-upon", False),
+        ("It serves routers (routers, firewalls, etc.) well.", "en.etc-paren", True),
+        ("It has repairs, etc. Everything else is free.", "en.etc-end", True),
+        ("It has servers, desktops and so on. Next one.", "en.and-so-on-end", True),
+        ("It has servers, desktops and so on. Next one.", "en.etc", False),
+        ("It is the software required to run it.", "en.required-to", True),
+        ("Teams are often required to use one.", "en.required-to", False),
+        ("This is important because each one has its own rules.", "en.because-since", True),
+        ("It failed because of the update.", "en.because-since", False),
+        ("It is not because it is old.", "en.because-since", False),
+        ("It might be slow.", "en.might", True),
+        ("You might try to restart it.", "en.might", False),
+        ("It might have been avoided.", "en.might", False),
+        ("Make sure that it runs.", "en.make-sure", True),
+        ("Make sure to restart it.", "en.make-sure", False),
+        ("The file contains a header.", "en.contains", True),
+        ("The directory just contains a README.", "en.contains", False),
+        ("It is a kind of scheme, under some kind of licence.", "en.kind-of", True),
+        ("It is kind of slow.", "en.kind-of", False),
+        ("The build doesn't stop.", "en.contraction.doesn-t", True),
+        ("Why doesn't the build stop?", "en.contraction.doesn-t", False),
+        ("It's a good idea.", "en.contraction.it-s", True),
+        ("It's been a good idea.", "en.contraction.it-s", False),
+        ("We will make it so that you can choose.", "en.so-that", True),
+        ("It is so that it works.", "en.so-that", False),
+        ("It costs 6 per cent more.", "en.percent", True),
+        ("It is helpful, Debian helps users discover it.", "en.help", False),
+        ("We want to help you with the first steps.", "en.help-verb", True),
+        ("We want to help you discover it.", "en.help-verb", False),
+        ("A tool will be provided which will run it.", "en.which-that", False),
+        ("It is distributed in the hope that it will be useful.", "en.hope-that", False),
+        ("Studies have shown that it is widely used.", "en.shown-that", True),
+        ("Studies have shown that all of them use it.", "en.shown-that", False),
+        ("It can be useful to look at it.", "en.useful", True),
+        ("It makes useful progress.", "en.useful", False),
+        ("It will function properly.", "en.properly", True),
+        ("It takes long to properly review it.", "en.properly", False),
+        ("Pragmatism, however, led to it.", "en.however-mid", True),
+        ("It makes a lot of sense.", "en.lots-of", False),
+        ("It is treated as though it were included.", "en.although", False),
+        ("It sells substantially all assets.", "en.significantly", False),
+        ("Linking will introduce some variation.", "en.will-launch", False),
+        ("This program comes with ABSOLUTELY NO WARRANTY.", "en.comes-with", False),
     ],
 )
 def test_guards(text, rule, expected):
@@ -266,3 +316,15 @@ def test_real_documents_keep_every_fact_in_every_copy(name):
         for q in quoted:
             assert q[1:-1] in folded, q
         assert re.findall(r"https?://\S+", copy) == re.findall(r"https?://\S+", original)
+
+
+def test_abbreviations_never_double_a_full_stop():
+    # "and so on." / "etc." share the sentence's full stop; "(…, etc.)" / "(…, and so on)" too.
+    for text in [
+        "It has servers, desktops and so on. Next.",
+        "It has (routers, firewalls, etc.) now.",
+    ]:
+        variants = _all_variants(text, recipients=16)
+        assert len(set(variants)) > 1
+        for variant in variants:
+            assert ".." not in variant and "and so on.)" not in variant
