@@ -3,6 +3,7 @@
     python benchmarks/video_innocence.py [--trials 2000] [--seconds 2.5] [--height 240]
     python benchmarks/video_innocence.py --measure 6     # time a few identifications first
     python benchmarks/video_innocence.py --trials 1000 --first 1000   # a second run beside one
+    python benchmarks/video_innocence.py --trials 2000 --only other-video  # rerun one category
 
 A registry ("ours") holds three small videos (camera moves past near objects over the fixture
 photographs, ``leaktrace.media.video.scenes``), each marked for the same 100 recipients; a second
@@ -219,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--until", type=float, default=0.0, help="stop starting trials after this Unix time"
     )
+    parser.add_argument(
+        "--only", choices=CATEGORIES, help="run only this category's trials (same seeds as in all)"
+    )
     parser.add_argument("--work", type=Path)
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -240,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"stopped at the time limit after {trial - args.first} trials", flush=True)
             break
         category = CYCLE[trial % len(CYCLE)]
+        if args.only and category != args.only:
+            continue
         source, attack, expected = innocent(category, trial, work, registered, unregistered)
         leak = work / f"leak-{trial}{'.jpg' if attack is frame_attack else '.mp4'}"
         started = time.process_time()
@@ -264,8 +270,22 @@ def main(argv: list[str] | None = None) -> int:
         ] += 1
         if found.attributed:
             print(f"FALSE ATTRIBUTION: {category} trial {trial} {what} -> {named}", flush=True)
-        if found.candidates:
-            best = found.candidates[0]
+        # The own holder of a frame of our copy, just short of the bound, is not an innocent
+        # pair: the figures below are over the pairs that are innocent.
+        own = (
+            found.asset is not None
+            and expected is not None
+            and found.asset.file_name == expected[0]
+        )
+        innocents = [c for c in found.candidates if not (own and c["id"] == expected[1])]
+        if own and len(innocents) < len(found.candidates):
+            holder_p = next(c["p_value"] for c in found.candidates if c["id"] == expected[1])
+            row["holder short"] += 1
+            print(
+                f"own holder short of the bound: trial {trial} {what}, p {holder_p:.2g}", flush=True
+            )
+        if innocents:
+            best = innocents[0]
             max_z[category] = max(max_z[category], float(best["score"]))
             min_p[category] = min(min_p[category], float(best["p_value"]))
         if trial % 50 == 0 or args.measure:
@@ -287,6 +307,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {category} | {row['trials']} | {row['attributed']} | {row['inconclusive']} | "
             f"{row['none']} | {holder} | {z} | {p} |"
+        )
+    short = counts["other-video"]["holder short"]
+    if short:
+        print(
+            f"\nother-video: {short} frames whose own holder was short of the bound; max z and "
+            "min p are over the other (video, recipient) pairs"
         )
     trials = sum(row["trials"] - row["holder"] for row in counts.values())
     false = sum(row["attributed"] for row in counts.values())
