@@ -64,7 +64,7 @@ STAGES = [
     ("leaktrace.registry.sql", "SqlRegistry.list_assets", "features: every asset listed"),
     ("leaktrace.engine.match.registration", "compute_features", "features: leak's SIFT"),
     ("leaktrace.engine.match.registration", "feature_hypotheses", "features: matching, fits"),
-    ("leaktrace.engine.match.registration", "_template_hypotheses", "template search"),
+    ("leaktrace.engine.match.templates", "hypotheses", "template search"),
     ("leaktrace.engine.match.registration", "_refine_ecc", "refinement: ECC"),
     ("leaktrace.engine.match.registration", "_with_local_warp", "refinement: local warp"),
     ("leaktrace.engine.match.registration", "verify_alignment", "verification"),

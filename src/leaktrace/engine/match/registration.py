@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
+from leaktrace.engine.match import templates as template_search
 from leaktrace.engine.match.geometry import resize_matrix
 from leaktrace.engine.match.refine import LocalWarp, estimate_local_warp, warp_original
 from leaktrace.engine.match.verify import (
@@ -40,7 +41,6 @@ from leaktrace.engine.match.verify import (
 )
 
 WORK_SIDE = 1024
-SEARCH_SIDE = 320
 # An unflipped alignment whose edges agree this well is not beaten by a mirror image.
 MIRROR_SKIP_EDGE_NCC = 0.9
 MIN_MATCHES = 8  # enough for a hypothesis; verification decides
@@ -159,6 +159,8 @@ class LazyFeatures:
 
 
 MAX_ANISOTROPY = 4.0
+# The largest change of aspect ratio tried as a whole picture resized into another box.
+MAX_STRETCH = template_search.MAX_STRETCH
 
 
 def _plausible(homography: np.ndarray | None) -> bool:
@@ -254,49 +256,6 @@ def match_features(original: Features, leak: Features) -> tuple[np.ndarray | Non
     return max(found, key=lambda item: item[1])
 
 
-def _fits(inner: np.ndarray, outer: np.ndarray) -> bool:
-    return 16 <= inner.shape[0] <= outer.shape[0] and 16 <= inner.shape[1] <= outer.shape[1]
-
-
-def _scaled(image: np.ndarray, factor: float) -> np.ndarray | None:
-    """``image`` resized by ``factor``, or None when a side would vanish (very thin images)."""
-    size = (round(image.shape[1] * factor), round(image.shape[0] * factor))
-    if min(size) < 1:
-        return None
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-
-
-def _template_hypotheses(original: np.ndarray, leak: np.ndarray) -> list[np.ndarray]:
-    """Scale-and-translation guesses from normalised template search at low resolution: the
-    original placed inside a larger leak (screenshots), or the leak cut out of the original
-    (crops). Line art fools local features; whole-image correlation it does not."""
-    factor = SEARCH_SIDE / max(original.shape + leak.shape)
-    o_small, l_small = _scaled(original, factor), _scaled(leak, factor)
-    if o_small is None or l_small is None:
-        return []
-    o_small = cv2.GaussianBlur(o_small, (0, 0), 1.0)
-    l_small = cv2.GaussianBlur(l_small, (0, 0), 1.0)
-    results: list[tuple[float, np.ndarray]] = []
-    for scale in np.geomspace(0.25, 4.0, 49):
-        # scale = leak pixels per original pixel
-        placed = _scaled(o_small, scale)
-        if placed is not None and _fits(placed, l_small):
-            score = cv2.matchTemplate(l_small, placed, cv2.TM_CCOEFF_NORMED)
-            _, best, _, (x, y) = cv2.minMaxLoc(score)
-            h = np.array([[scale, 0, x / factor], [0, scale, y / factor], [0, 0, 1.0]])
-            results.append((best, h))
-        cut = _scaled(l_small, 1 / scale)
-        if cut is not None and _fits(cut, o_small):
-            score = cv2.matchTemplate(o_small, cut, cv2.TM_CCOEFF_NORMED)
-            _, best, _, (x, y) = cv2.minMaxLoc(score)
-            # the leak is the original's window at (x, y), scaled: H = scale * (q - offset)
-            shift_x, shift_y = -scale * x / factor, -scale * y / factor
-            h = np.array([[scale, 0, shift_x], [0, scale, shift_y], [0, 0, 1.0]])
-            results.append((best, h))
-    results.sort(key=lambda item: -item[0])
-    return [h for score, h in results[:3] if score > 0.3]
-
-
 # (pyramid level, blur sigma, iterations): most of the convergence happens cheaply at low
 # resolution; the finest level only polishes to sub-pixel accuracy.
 # Coarse levels fit an affine map (6 parameters, stable on smooth pictures); only the finest level
@@ -322,7 +281,10 @@ def _refine_ecc(
         # converging, so coarse levels run only where there is enough picture.
         if level < 1.0 and min(leak.shape) * level < _ECC_MIN_SIDE:
             continue
-        o_level, l_level = _scaled(original, level), _scaled(leak, level)
+        o_level, l_level = (
+            template_search.scaled(original, level),
+            template_search.scaled(leak, level),
+        )
         if o_level is None or l_level is None or min(o_level.shape + l_level.shape) < 8:
             continue
         o_level = cv2.GaussianBlur(o_level, (0, 0), sigma)
@@ -498,21 +460,38 @@ def _search(
         return best, tried, clear
     o_h, o_w = original.shape
     l_h, l_w = leak.shape
-    if abs((o_w / o_h) / (l_w / l_h) - 1) < 0.04:
-        full_frame = np.array([[l_w / o_w, 0, 0], [0, l_h / o_h, 0], [0, 0, 1.0]])
-        if consider("full-frame", full_frame):
-            return best, tried, True
+    aspect_change = (o_w / o_h) / (l_w / l_h)
+    full_frame = np.array([[l_w / o_w, 0, 0], [0, l_h / o_h, 0], [0, 0, 1.0]])
+    if abs(aspect_change - 1) < 0.04 and consider("full-frame", full_frame):
+        return best, tried, True
     hypotheses = (
         [] if min_inliers is None else feature_hypotheses(original_features(), leak_features())
     )
     for method, homography, inliers in hypotheses:
         if inliers >= (min_inliers or 0) and consider(method, homography, inliers):
             return best, tried, True
+    # A picture resized into a box of another shape: features lose line art stretched this
+    # unevenly, and one ECC run tells whether the whole frame is the original. Tried after the
+    # features, which align a crop of another shape better than ECC from the full frame does.
+    if (
+        abs(aspect_change - 1) >= 0.04
+        and 1 / MAX_STRETCH <= aspect_change <= MAX_STRETCH
+        and consider("full-frame stretched", full_frame)
+    ):
+        return best, tried, True
     if not templates:
         return best, tried, False
-    for index, guess in enumerate(_template_hypotheses(o_work, l_work)):
+    for index, guess in enumerate(template_search.hypotheses(o_work, l_work)):
         if consider(f"template-search-{index + 1}", to_full(guess)):
             return best, tried, True
+    # A crop resized into a box of another shape: the even template search on the leak
+    # squeezed back, ECC's affine levels correcting what remains of the stretch.
+    squeezed = template_search.squeezed(l_work, aspect_change)
+    if squeezed is not None:
+        picture, back, label = squeezed
+        for guess in template_search.hypotheses(o_work, picture)[:1]:
+            if consider(f"stretched template-search ({label})", to_full(back @ guess)):
+                return best, tried, True
     return best, tried, False
 
 
