@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
@@ -28,3 +29,11 @@ def local_scale(homography: np.ndarray, point: tuple[float, float]) -> float:
     w = h[2, 0] * x + h[2, 1] * y + 1.0
     jac = (h[:2, :2] * w - np.outer(h[:2, :2] @ [x, y] + h[:2, 2], h[2, :2])) / (w * w)
     return float(np.sqrt(abs(np.linalg.det(jac))))
+
+
+def scaled(image: np.ndarray, factor: float) -> np.ndarray | None:
+    """``image`` resized by ``factor``, or None when a side would vanish (very thin images)."""
+    size = (round(image.shape[1] * factor), round(image.shape[0] * factor))
+    if min(size) < 1:
+        return None
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

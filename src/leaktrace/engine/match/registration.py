@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from leaktrace.engine.match import templates as template_search
-from leaktrace.engine.match.geometry import resize_matrix
+from leaktrace.engine.match.geometry import resize_matrix, scaled
 from leaktrace.engine.match.refine import LocalWarp, estimate_local_warp, warp_original
 from leaktrace.engine.match.verify import (
     MIN_EDGE_NCC,
@@ -159,8 +159,6 @@ class LazyFeatures:
 
 
 MAX_ANISOTROPY = 4.0
-# The largest change of aspect ratio tried as a whole picture resized into another box.
-MAX_STRETCH = template_search.MAX_STRETCH
 
 
 def _plausible(homography: np.ndarray | None) -> bool:
@@ -281,10 +279,7 @@ def _refine_ecc(
         # converging, so coarse levels run only where there is enough picture.
         if level < 1.0 and min(leak.shape) * level < _ECC_MIN_SIDE:
             continue
-        o_level, l_level = (
-            template_search.scaled(original, level),
-            template_search.scaled(leak, level),
-        )
+        o_level, l_level = scaled(original, level), scaled(leak, level)
         if o_level is None or l_level is None or min(o_level.shape + l_level.shape) < 8:
             continue
         o_level = cv2.GaussianBlur(o_level, (0, 0), sigma)
@@ -475,7 +470,7 @@ def _search(
     # features, which align a crop of another shape better than ECC from the full frame does.
     if (
         abs(aspect_change - 1) >= 0.04
-        and 1 / MAX_STRETCH <= aspect_change <= MAX_STRETCH
+        and 1 / template_search.MAX_STRETCH <= aspect_change <= template_search.MAX_STRETCH
         and consider("full-frame stretched", full_frame)
     ):
         return best, tried, True

@@ -6,21 +6,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from leaktrace.engine.match.geometry import resize_matrix
+from leaktrace.engine.match.geometry import resize_matrix, scaled
 
 SEARCH_SIDE = 320
 # The largest change of aspect ratio tried as a picture resized into a box of another shape.
 MAX_STRETCH = 2.5
 # A smaller change of aspect ratio is a crop's own shape, which the even search finds.
 MIN_STRETCH = 1.1
-
-
-def scaled(image: np.ndarray, factor: float) -> np.ndarray | None:
-    """``image`` resized by ``factor``, or None when a side would vanish (very thin images)."""
-    size = (round(image.shape[1] * factor), round(image.shape[0] * factor))
-    if min(size) < 1:
-        return None
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _fits(inner: np.ndarray, outer: np.ndarray) -> bool:
